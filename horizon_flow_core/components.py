@@ -244,6 +244,23 @@ class AuditSink(Protocol):
     def close(self) -> None: ...
 
 
+class DeadLetterStore(Protocol):
+    """Optional store capability: alerts that could not be delivered, kept for resending.
+
+    Dead letters are operational records, not findings: they may be marked
+    resent. ``payload`` is what the route would have sent (title, body,
+    finding id...), never the route's secret URL.
+    """
+
+    def add_dead_letter(self, route: str, payload: dict[str, Any], error: str,
+                        wall_ns: int) -> int: ...
+
+    def dead_letters(self, route: str | None = None, *, include_resent: bool = False
+                     ) -> list[dict[str, Any]]: ...
+
+    def mark_dead_letter_resent(self, dead_letter_id: int, wall_ns: int) -> None: ...
+
+
 # --------------------------------------------------------------------------- alerts
 
 
