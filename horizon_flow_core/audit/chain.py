@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -159,6 +160,9 @@ class AuditLog:
         head = sink.head()
         self._seq, self._prev = head if head is not None else (0, GENESIS_HASH)
         self.records_written = 0
+        # record() may be called from the engine and from a daemon's housekeeping
+        # thread; the chain must never fork
+        self._lock = threading.RLock()
 
     @property
     def head(self) -> tuple[int, str]:
@@ -168,29 +172,31 @@ class AuditLog:
         self._listeners.append(listener)
 
     def record(self, category: str, payload: dict[str, Any], ts: int | None = None) -> AuditRecord:
-        if self._clock is not None:
-            ts = self._clock()
-        seq = self._seq + 1
-        cat = str(category)
-        rec_ts = int(ts or 0)
-        h = record_hash(seq, rec_ts, cat, payload, self._prev)
-        rec = AuditRecord(seq=seq, ts=rec_ts, category=cat, payload=payload,
-                          prev_hash=self._prev, hash=h)
-        self._seq, self._prev = seq, h
-        self._pending.append(rec)
-        self.records_written += 1
-        if len(self._pending) >= self._batch_size:
-            self.flush(sync=False)
+        with self._lock:
+            if self._clock is not None:
+                ts = self._clock()
+            seq = self._seq + 1
+            cat = str(category)
+            rec_ts = int(ts or 0)
+            h = record_hash(seq, rec_ts, cat, payload, self._prev)
+            rec = AuditRecord(seq=seq, ts=rec_ts, category=cat, payload=payload,
+                              prev_hash=self._prev, hash=h)
+            self._seq, self._prev = seq, h
+            self._pending.append(rec)
+            self.records_written += 1
+            if len(self._pending) >= self._batch_size:
+                self.flush(sync=False)
         for listener in self._listeners:
             listener(rec)
         return rec
 
     def flush(self, sync: bool = True) -> None:
-        if self._pending:
-            batch, self._pending = self._pending, []
-            self.sink.append(batch)
-        if sync:
-            self.sink.flush()
+        with self._lock:
+            if self._pending:
+                batch, self._pending = self._pending, []
+                self.sink.append(batch)
+            if sync:
+                self.sink.flush()
 
     def close(self) -> None:
         self.flush()

@@ -1,0 +1,457 @@
+"""The engine: one ``ingest(event)`` runs the pipeline in a fixed order.
+
+1. count the event (the ingest sequence);
+2. update rolling per-market state (trades, book snapshots, orders; bounded);
+3. update the live L2 book from snapshots, deltas and quotes (part of 2);
+4. update actor profiles through the profilers; a due snapshot is stored
+   and audited (``actor.profiled``) *before* detectors run, so the audit log
+   stays in causal order;
+5. run the detectors that asked for this event's kind;
+6. emit each finding to the store, the audit log, the alert sinks and the
+   user callbacks, in that order.
+
+Components are called directly (no pluggy on the hot path), each under the
+supervisor (:mod:`.supervisor`). Same feed and config give byte-identical
+findings and audit records whatever order plugins were installed in: the
+component order comes from config, priority and name only.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from ..audit.chain import AuditCategory, AuditLog, AuditRecord
+from ..config.model import FlowConfig
+from ..events import ORDER_KINDS, MarketEvent
+from ..findings import SEVERITY_RANK, AnomalyFinding
+from ..profiles import ActorProfile
+from .adapters import as_native_detector
+from .context import EngineContext
+from .state import MarketState
+from .supervisor import ComponentFailure, Supervised, Supervisor
+
+log = logging.getLogger("horizon_flow.engine")
+
+_FINDING_CATEGORIES = frozenset({"flow.anomaly", "flow.bot_detected", "actor.profiled"})
+_HIGH = SEVERITY_RANK["high"]
+_RECENT_IDS = 100_000
+
+
+class FlowEngine:
+    """Runs events through profilers and detectors and emits findings.
+
+    Build it with components directly (tests, embedding) or from the
+    installed plugins with :func:`horizon_flow_core.engine.build_engine`.
+    """
+
+    def __init__(
+        self,
+        config: FlowConfig | None = None,
+        *,
+        detectors: Iterable[Any] = (),
+        profilers: Iterable[Any] = (),
+        store: Any = None,
+        audit: AuditLog | None = None,
+        alert_sinks: Iterable[Any] = (),
+        venue: str | None = None,
+        plugin_manager: Any = None,
+    ) -> None:
+        self.config = config if config is not None else FlowConfig()
+        self.venue_name = venue or ""
+        self._lock = threading.RLock()
+        self._count = 0
+        self._last_ts = 0
+        self._closed = False
+        self._markets: dict[str, MarketState] = {}
+        self._ctx = EngineContext(self, self._markets, self.config)
+        ec = self.config.engine
+        self.supervisor = Supervisor(quarantine_after=ec.quarantine_after,
+                                     window_events=ec.quarantine_window_events, strict=ec.strict,
+                                     on_failure=self._on_component_failure)
+        self._pm = plugin_manager
+        self._detectors: list[Supervised] = []
+        self._dispatch: dict[str, tuple[tuple[Supervised, Callable[..., Any]], ...]] = {}
+        self._profilers: list[Supervised] = []
+        self._alerts: list[Supervised] = []
+        self._callbacks: list[Supervised] = []
+        self._store: Supervised | None = None
+        self.audit = audit
+        self._recent_ids: OrderedDict[str, None] = OrderedDict()
+        self._evict_every = ec.evict_every_events
+        self.findings_by_category: Counter[str] = Counter()
+        self.findings_emitted = 0
+        self.profiles_emitted = 0
+        self.events_by_kind: Counter[str] = Counter()
+        if store is not None:
+            self.set_store(store)
+        for d in detectors:
+            self.add_detector(d)
+        for p in profilers:
+            self.add_profiler(p)
+        for a in alert_sinks:
+            self.add_alert_sink(a)
+        if audit is not None:
+            audit.subscribe(self._on_audit_record)
+
+    # ------------------------------------------------------------------ wiring
+    def add_detector(self, detector: Any, *, plugin: str = "(added)") -> None:
+        native = as_native_detector(detector)
+        sup = self.supervisor.add(native.name, "detector", plugin, native)
+        self._detectors.append(sup)
+        self._rebuild_dispatch()
+
+    def add_profiler(self, profiler: Any, *, plugin: str = "(added)") -> None:
+        self._profilers.append(self.supervisor.add(getattr(profiler, "name", "profiler"),
+                                                   "profiler", plugin, profiler))
+
+    def add_alert_sink(self, sink: Any, *, plugin: str = "(added)") -> None:
+        self._alerts.append(self.supervisor.add(getattr(sink, "name", "alerts"), "alert",
+                                                plugin, sink))
+
+    def set_store(self, store: Any, *, plugin: str = "(store)") -> None:
+        self._store = self.supervisor.add(getattr(store, "url", "store"), "store", plugin, store)
+
+    def on_finding(self, callback: Callable[[AnomalyFinding], Any]) -> None:
+        """Call ``callback(finding)`` for every emitted finding (after stores and alerts)."""
+        name = getattr(callback, "__name__", "callback")
+        self._callbacks.append(self.supervisor.add(name, "callback", "(user)", callback))
+
+    def _rebuild_dispatch(self) -> None:
+        from ..events import KINDS
+
+        table: dict[str, list[tuple[Supervised, Callable[..., Any]]]] = {k: [] for k in KINDS}
+        for sup in self._detectors:
+            if sup.quarantined:
+                continue
+            kinds = getattr(sup.component, "kinds", None)
+            for k in (KINDS if not kinds else kinds):
+                if k in table:
+                    table[k].append((sup, sup.component.on_event))
+        self._dispatch = {k: tuple(v) for k, v in table.items()}
+
+    @property
+    def detectors(self) -> list[Any]:
+        return [s.component for s in self._detectors]
+
+    @property
+    def detector_names(self) -> list[str]:
+        return [s.name for s in self._detectors]
+
+    @property
+    def ingest_count(self) -> int:
+        return self._count
+
+    def snapshot_context(self) -> EngineContext:
+        return self._ctx
+
+    def profile(self, venue: str, actor_id: str) -> ActorProfile | None:
+        for sup in self._profilers:
+            if sup.quarantined:
+                continue
+            try:
+                p: ActorProfile | None = sup.component.profile(venue, actor_id)
+            except Exception:
+                continue
+            if p is not None:
+                return p
+        return None
+
+    # ------------------------------------------------------------------ hot path
+    def ingest(self, event: MarketEvent) -> list[AnomalyFinding]:
+        """Process one event; returns the findings it triggered (already emitted)."""
+        with self._lock:
+            return self._ingest(event)
+
+    def _ingest(self, ev: MarketEvent) -> list[AnomalyFinding]:
+        self._count = seq = self._count + 1
+        ts = ev.ts
+        if ts > self._last_ts:
+            self._last_ts = ts
+        kind = ev.kind
+        self.events_by_kind[kind] += 1
+        st = self._markets.get(ev.market_id)
+        if st is None:
+            st = self._new_market(ev.market_id)
+        st.last_ts = ts
+
+        # 2-3. rolling state and the live book
+        if kind == "trade.tape":
+            st.trades.append((ev.price, ev.size, ev.side, ts))  # type: ignore[arg-type]
+        elif kind == "book.delta":
+            st.book.apply_delta(ev.side, ev.price, ev.size, ts)  # type: ignore[arg-type]
+        elif kind in ORDER_KINDS:
+            st.orders.append(ev)
+        elif kind == "book.snapshot":
+            st.book.apply_snapshot(ev.bids or [], ev.asks or [], ts)
+            st.snapshots.append((ev.bids or [], ev.asks or [], ts))
+        elif kind == "quote.update":
+            st.book.apply_quote(ev.bid, ev.ask, ev.bid_size, ev.ask_size, ts)
+        elif kind == "feed.gap" or kind == "feed.stale":
+            self._audit(kind, {"event": ev.to_dict()}, ts)
+
+        # 4. actor profiles (stored and audited before detectors run)
+        if ev.actor_id is not None and self._profilers:
+            for sup in self._profilers:
+                if sup.quarantined:
+                    continue
+                try:
+                    prof = sup.component.observe(ev, seq)
+                except Exception as exc:
+                    self._failed(sup, exc, ev)
+                    continue
+                if prof is not None:
+                    self._emit_profile(prof)
+
+        # 5. detectors for this kind
+        ctx = self._ctx
+        ctx.venue = ev.venue
+        ctx.ingest_count = seq
+        ctx.event = ev
+        found: list[tuple[Supervised, Any]] | None = None
+        for sup, on_event in self._dispatch.get(kind, ()):
+            try:
+                out = on_event(ev, ctx)
+            except Exception as exc:
+                self._failed(sup, exc, ev)
+                continue
+            if out:
+                if found is None:
+                    found = []
+                for f in out:
+                    found.append((sup, f))
+
+        if seq % self._evict_every == 0:
+            self._evict(ts)
+        # 6. emit
+        if found is None:
+            return []
+        return self._emit_findings(found, ev)
+
+    def _new_market(self, market_id: str) -> MarketState:
+        c = self.config
+        st = MarketState(market_id, c.max_trades_per_market, c.max_book_snapshots_per_market,
+                         c.max_orders_per_market)
+        self._markets[market_id] = st
+        return st
+
+    # ------------------------------------------------------------------ emission
+    def _emit_findings(self, found: list[tuple[Supervised, Any]], ev: MarketEvent
+                       ) -> list[AnomalyFinding]:
+        out: list[AnomalyFinding] = []
+        for sup, f in found:
+            if not isinstance(f, AnomalyFinding):
+                self._failed(sup, TypeError(f"returned {type(f).__name__}, not AnomalyFinding"),
+                             ev)
+                continue
+            f = f.with_identity(seq=self._count, ts=ev.ts, venue=ev.venue)
+            if f.id in self._recent_ids:
+                continue  # the same finding twice (same content) is one finding
+            self._recent_ids[f.id] = None
+            if len(self._recent_ids) > _RECENT_IDS:
+                self._recent_ids.popitem(last=False)
+            out.append(f)
+            self._publish(f, ev)
+        return out
+
+    def _publish(self, f: AnomalyFinding, ev: MarketEvent | None) -> None:
+        self.findings_emitted += 1
+        self.findings_by_category[f.category] += 1
+        store = self._store
+        if store is not None and not store.quarantined:
+            try:
+                store.component.write_finding(f)
+            except Exception as exc:
+                self._failed(store, exc, ev)
+        if SEVERITY_RANK[f.severity] >= _HIGH and f.confidence >= 0.9:
+            category = AuditCategory.BOT_DETECTED
+        else:
+            category = AuditCategory.FLOW_ANOMALY
+        self._audit(category, {"finding": f.to_dict()}, f.ts)
+        if self._alerts:
+            profile = self.profile(f.venue, f.actor_id) if f.actor_id else None
+            for sup in self._alerts:
+                if sup.quarantined:
+                    continue
+                try:
+                    sup.component.notify_finding(f, profile)
+                except Exception as exc:
+                    self._failed(sup, exc, ev)
+        for sup in self._callbacks:
+            if sup.quarantined:
+                continue
+            try:
+                sup.component(f)
+            except Exception as exc:
+                self._failed(sup, exc, ev)
+
+    def _emit_profile(self, prof: ActorProfile) -> None:
+        self.profiles_emitted += 1
+        store = self._store
+        if store is not None and not store.quarantined:
+            try:
+                store.component.upsert_profile(prof)
+            except Exception as exc:
+                self._failed(store, exc, None)
+        self._audit(AuditCategory.ACTOR_PROFILED, {"profile": prof.to_dict()}, prof.ts)
+
+    def _audit(self, category: str, payload: dict[str, Any], ts: int) -> AuditRecord | None:
+        if self.audit is None:
+            return None
+        try:
+            return self.audit.record(category, payload, ts)
+        except Exception as exc:  # the audit sink failing is loud but must not stop ingest
+            log.error("audit log write failed (%s): %s", category, exc)
+            return None
+
+    def _on_audit_record(self, record: AuditRecord) -> None:
+        """Operational audit records (gaps, quarantines, chain failures) go to alert sinks too."""
+        if record.category in _FINDING_CATEGORIES:
+            return
+        for sup in self._alerts:
+            if sup.quarantined:
+                continue
+            try:
+                sup.component.notify_record(record)
+            except Exception as exc:
+                self._failed(sup, exc, None)
+
+    # ------------------------------------------------------------------ failures
+    def _failed(self, sup: Supervised, exc: BaseException, ev: MarketEvent | None) -> None:
+        self.supervisor.failed(sup, exc, self._count, ev)
+
+    def _on_component_failure(self, failure: ComponentFailure, ev: Any) -> None:
+        sup = failure.supervised
+        payload: dict[str, Any] = {"component": sup.name, "kind": sup.kind, "plugin": sup.plugin,
+                                   "error": f"{type(failure.error).__name__}: {failure.error}",
+                                   "event_seq": self._count}
+        if ev is not None:
+            payload["market_id"] = ev.market_id
+            payload["event_kind"] = ev.kind
+        ts = ev.ts if ev is not None else self._last_ts
+        # errors of the audit path itself are not audited (it would recurse)
+        self._audit(AuditCategory.COMPONENT_ERROR, payload, ts)
+        if failure.quarantined:
+            self._audit(AuditCategory.COMPONENT_QUARANTINED,
+                        {"component": sup.name, "kind": sup.kind, "plugin": sup.plugin,
+                         "errors": sup.errors_total, "event_seq": self._count}, ts)
+            if sup.kind == "detector":
+                self._rebuild_dispatch()
+        if self._pm is not None:
+            self._pm.call_lifecycle("flow_component_error", component=sup.name,
+                                    plugin=sup.plugin, error=failure.error, event=ev,
+                                    quarantined=failure.quarantined)
+
+    # ------------------------------------------------------------------ housekeeping
+    def _evict(self, now_ts: int) -> None:
+        """Drop idle markets and let components drop idle state (bounded memory)."""
+        c = self.config
+        market_before = now_ts - int(c.engine.market_idle_evict_s * 1e9)
+        for m in [m for m, st in self._markets.items() if st.last_ts < market_before]:
+            del self._markets[m]
+        detector_before = now_ts - int(c.windows.long_s * 1e9)
+        for sup in self._detectors:
+            fn = getattr(sup.component, "evict_idle", None)
+            if fn is not None and not sup.quarantined:
+                try:
+                    fn(detector_before)
+                except Exception as exc:
+                    self._failed(sup, exc, None)
+        actor_before = now_ts - int(c.actors.idle_evict_s * 1e9)
+        for sup in self._profilers:
+            fn = getattr(sup.component, "evict_idle", None)
+            if fn is not None and not sup.quarantined:
+                try:
+                    fn(actor_before)
+                except Exception as exc:
+                    self._failed(sup, exc, None)
+
+    @property
+    def market_count(self) -> int:
+        return len(self._markets)
+
+    # ------------------------------------------------------------------ runs
+    def run(self, feed: Iterable[MarketEvent] | str | Path) -> dict[str, Any]:
+        """Ingest every event of ``feed`` (events, or a normalized feed log path), then close."""
+        if isinstance(feed, str | Path):
+            from ..feeds.reader import read_feed_log
+
+            events: Iterable[MarketEvent] = read_feed_log(feed)
+        else:
+            events = feed
+        n0, f0 = self._count, self.findings_emitted
+        for ev in events:
+            self.ingest(ev)
+        self.close()
+        return {"events": self._count - n0, "findings": self.findings_emitted - f0}
+
+    def finish(self) -> list[AnomalyFinding]:
+        """Ask detectors for episodes still open and flush profiles, without closing sinks."""
+        with self._lock:
+            out: list[AnomalyFinding] = []
+            ctx = self._ctx
+            for sup in self._detectors:
+                fn = getattr(sup.component, "finish", None)
+                if fn is None or sup.quarantined:
+                    continue
+                try:
+                    found = list(fn(ctx) or ())
+                except Exception as exc:
+                    self._failed(sup, exc, None)
+                    continue
+                for f in found:
+                    if not isinstance(f, AnomalyFinding):
+                        continue
+                    f = f.with_identity(seq=self._count, ts=self._last_ts,
+                                        venue=self.venue_name or f.venue)
+                    if f.id in self._recent_ids:
+                        continue
+                    self._recent_ids[f.id] = None
+                    out.append(f)
+                    self._publish(f, None)
+            for sup in self._profilers:
+                if sup.quarantined:
+                    continue
+                try:
+                    profs = list(sup.component.finish(self._count) or ())
+                except Exception as exc:
+                    self._failed(sup, exc, None)
+                    continue
+                for prof in profs:
+                    self._emit_profile(prof)
+            return out
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._store is not None and not self._store.quarantined:
+                try:
+                    self._store.component.flush()
+                except Exception as exc:
+                    self._failed(self._store, exc, None)
+            if self.audit is not None:
+                self.audit.flush()
+
+    def close(self, *, alert_timeout_s: float = 5.0) -> None:
+        """Finish open episodes, flush stores and the audit log, drain alert sinks."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self.finish()
+        self.flush()
+        for sup in self._alerts:
+            try:
+                sup.component.close(alert_timeout_s)
+            except Exception as exc:
+                log.warning("alert sink %s failed to close: %s", sup.name, exc)
+
+    def stats(self) -> dict[str, Any]:
+        return {"events": self._count, "findings": self.findings_emitted,
+                "profiles": self.profiles_emitted, "markets": len(self._markets),
+                "findings_by_category": dict(sorted(self.findings_by_category.items())),
+                "events_by_kind": dict(sorted(self.events_by_kind.items())),
+                "components": self.supervisor.status()}

@@ -1,0 +1,87 @@
+"""Per-market rolling state: recent trades, book snapshots, orders and the live book.
+
+Bounded by ``max_trades_per_market``, ``max_book_snapshots_per_market`` and
+``max_orders_per_market`` so memory is predictable under long observation;
+markets idle longer than the eviction horizon are dropped whole.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from ..events import MarketEvent
+from .book import L2Book, Level
+
+Trade = tuple[float, float, str | None, int]
+
+
+class MarketState:
+    __slots__ = ("book", "last_ts", "market_id", "orders", "snapshots", "trades")
+
+    def __init__(self, market_id: str, max_trades: int, max_snapshots: int,
+                 max_orders: int) -> None:
+        self.market_id = market_id
+        self.trades: deque[Trade] = deque(maxlen=max_trades)
+        self.snapshots: deque[tuple[list[Level], list[Level], int]] = deque(maxlen=max_snapshots)
+        self.orders: deque[MarketEvent] = deque(maxlen=max_orders)
+        self.book = L2Book()
+        self.last_ts = 0
+
+
+class BookView:
+    """``recent_book[market_id] -> (bids, asks)`` best first, built on access."""
+
+    __slots__ = ("_markets",)
+
+    def __init__(self, markets: dict[str, MarketState]) -> None:
+        self._markets = markets
+
+    def __getitem__(self, market_id: str) -> tuple[list[Level], list[Level]]:
+        st = self._markets[market_id]
+        return st.book.levels()
+
+    def get(self, market_id: str, default: Any = None) -> Any:
+        st = self._markets.get(market_id)
+        return default if st is None else st.book.levels()
+
+    def __contains__(self, market_id: object) -> bool:
+        return market_id in self._markets
+
+    def __iter__(self) -> Any:
+        return iter(self._markets)
+
+    def __len__(self) -> int:
+        return len(self._markets)
+
+    def keys(self) -> Any:
+        return self._markets.keys()
+
+
+class AttrView:
+    """``view[market_id]`` -> one attribute of that market's state (read-only)."""
+
+    __slots__ = ("_attr", "_markets")
+
+    def __init__(self, markets: dict[str, MarketState], attr: str) -> None:
+        self._markets = markets
+        self._attr = attr
+
+    def __getitem__(self, market_id: str) -> Any:
+        return getattr(self._markets[market_id], self._attr)
+
+    def get(self, market_id: str, default: Any = None) -> Any:
+        st = self._markets.get(market_id)
+        return default if st is None else getattr(st, self._attr)
+
+    def __contains__(self, market_id: object) -> bool:
+        return market_id in self._markets
+
+    def __iter__(self) -> Any:
+        return iter(self._markets)
+
+    def __len__(self) -> int:
+        return len(self._markets)
+
+    def keys(self) -> Any:
+        return self._markets.keys()

@@ -1,0 +1,75 @@
+"""Open a flow store or audit sink from a URL through the registered store backends.
+
+``sqlite:///data/flow.db`` goes to the backend listing ``sqlite``; a bare path
+(``data/flow.db``) to the backend that accepts bare paths (the SQLite plugin).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ..components import AuditSink, FlowStore
+from ..errors import PluginError, StoreError
+from ..specs import StoreSpec
+
+if TYPE_CHECKING:
+    from ..plugin_manager import PluginManager
+
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+
+
+def store_scheme(url: str) -> str | None:
+    """The URL scheme, or None for a bare path (a Windows drive letter is a path)."""
+    m = _SCHEME.match(url)
+    if m is None or len(m.group(1)) == 1:
+        return None
+    return m.group(1).split("+", 1)[0].lower()
+
+
+def _backend(url: str, pm: PluginManager, what: str) -> StoreSpec:
+    scheme = store_scheme(url)
+    specs = pm.store_specs()
+    for spec in specs:
+        if scheme is None and spec.bare_paths:
+            return spec
+        if scheme is not None and scheme in spec.schemes:
+            return spec
+    if scheme is None:
+        raise PluginError(f"no store plugin accepts plain paths for the {what} {url!r}; "
+                          "install one: pip install 'horizon-flow[sqlite]'")
+    known = sorted({s for spec in specs for s in spec.schemes})
+    raise PluginError(f"no store plugin handles {scheme}:// URLs for the {what} "
+                      f"(installed schemes: {', '.join(known) or 'none'})")
+
+
+def open_flow_store(url: str, pm: PluginManager | None = None) -> FlowStore:
+    if pm is None:
+        from ..plugin_manager import get_plugin_manager
+
+        pm = get_plugin_manager()
+    spec = _backend(url, pm, "flow store")
+    if spec.open_flow_store is None:
+        raise PluginError(f"store plugin {spec.name!r} ({spec.plugin}) has no flow store")
+    try:
+        return spec.open_flow_store(url)
+    except StoreError:
+        raise
+    except OSError as exc:
+        raise StoreError(f"{url}: cannot open flow store: {exc.strerror or exc}") from None
+
+
+def open_audit_sink(url: str, pm: PluginManager | None = None) -> AuditSink:
+    if pm is None:
+        from ..plugin_manager import get_plugin_manager
+
+        pm = get_plugin_manager()
+    spec = _backend(url, pm, "audit log")
+    if spec.open_audit_sink is None:
+        raise PluginError(f"store plugin {spec.name!r} ({spec.plugin}) has no audit sink")
+    try:
+        return spec.open_audit_sink(url)
+    except StoreError:
+        raise
+    except OSError as exc:
+        raise StoreError(f"{url}: cannot open audit log: {exc.strerror or exc}") from None
