@@ -1,0 +1,340 @@
+"""Per-actor incremental features: what an actor did, kept in O(1) per event.
+
+Everything here is updated one event at a time and never stores the events
+themselves, so a long-lived daemon's memory grows with the number of actors
+(bounded by the profiler) and the markets each trades (bounded here), not with
+the length of the feed.
+
+Inventory is counted from the actor's own ``order.filled`` events only: an
+execution between two known parties is one fill per participant, so each
+side's fill moves that side's inventory once and the public ``trade.tape``
+print is never counted on top.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Final
+
+from horizon_flow_core.events import MarketEvent
+
+NS_PER_S: Final = 1_000_000_000
+NS_PER_HOUR: Final = 3_600 * NS_PER_S
+NS_PER_DAY: Final = 24 * NS_PER_HOUR
+
+#: Where the fills of markets beyond ``max_markets`` are pooled.
+OVERFLOW_MARKET: Final = "__other__"
+
+#: How many markets a profile lists by name (largest volume first).
+TOP_MARKETS: Final = 10
+
+
+def _finite(x: float) -> float:
+    return x if math.isfinite(x) else 0.0
+
+
+def _number(value: Any) -> float | None:
+    """A gas price or nonce as a number: ints, floats, decimal or 0x-hex strings."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if text[:2].lower() == "0x":
+                return float(int(text, 16))
+            number = float(text)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+class Welford:
+    """Running count, mean, variance, min and max (Welford's online algorithm)."""
+
+    __slots__ = ("n", "mean", "m2", "lo", "hi")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.mean = 0.0
+        self.m2 = 0.0
+        self.lo = math.inf
+        self.hi = -math.inf
+
+    def add(self, x: float) -> None:
+        self.n += 1
+        delta = x - self.mean
+        self.mean += delta / self.n
+        self.m2 += delta * (x - self.mean)
+        if x < self.lo:
+            self.lo = x
+        if x > self.hi:
+            self.hi = x
+
+    @property
+    def variance(self) -> float:
+        """Population variance (0 for fewer than two samples)."""
+        return self.m2 / self.n if self.n > 1 else 0.0
+
+
+class MarketInventory:
+    """One actor's signed position in one market, and how it moved.
+
+    The inventory is sampled after each of the actor's fills. Its distance
+    from the end-of-period level is what the paper uses to tell an
+    intermediary (stays near it) from a trader who swings through large
+    positions; ``sum((x_t - e)^2) = s2 - 2 e s1 + n e^2`` lets it be computed
+    for whatever ``e`` is at snapshot time without keeping the samples.
+    """
+
+    __slots__ = ("net", "volume", "notional", "n", "s1", "s2", "max_abs", "crossings",
+                 "last_sign")
+
+    def __init__(self) -> None:
+        self.net = 0.0
+        self.volume = 0.0
+        self.notional = 0.0
+        self.n = 0
+        self.s1 = 0.0
+        self.s2 = 0.0
+        self.max_abs = 0.0
+        self.crossings = 0
+        self.last_sign = 0
+
+    def fill(self, signed_size: float, size: float, price: float) -> None:
+        self.net += signed_size
+        self.volume += size
+        self.notional += price * size
+        x = self.net
+        self.n += 1
+        self.s1 += x
+        self.s2 += x * x
+        if abs(x) > self.max_abs:
+            self.max_abs = abs(x)
+        # Tolerance so float residue of a flat position is not a sign.
+        sign = 0 if abs(x) <= 1e-9 * max(1.0, self.volume) else (1 if x > 0 else -1)
+        if sign and self.last_sign and sign != self.last_sign:
+            self.crossings += 1
+        if sign:
+            self.last_sign = sign
+
+    def rms_from_end(self) -> float:
+        """Root-mean-square distance of the sampled inventory from the current net."""
+        if self.n == 0:
+            return 0.0
+        e = self.net
+        msd = (self.s2 - 2.0 * e * self.s1 + self.n * e * e) / self.n
+        return math.sqrt(msd) if msd > 0.0 else 0.0
+
+
+class ActorState:
+    """Live features of one actor on one venue."""
+
+    __slots__ = (
+        "venue", "actor_id", "event_count", "placements", "cancels", "amends", "fills",
+        "aggressor_fills", "maker_fills", "self_trades", "unsigned_fills", "out_of_order",
+        "first_ts", "last_ts", "last_seq", "inter_arrival", "placed_size", "cancelled_size",
+        "volume", "notional", "buy_volume", "sell_volume", "markets", "overflow_events",
+        "hours", "active_days", "last_day", "gas", "nonce", "nonce_regressions", "last_nonce",
+        "dirty", "max_markets",
+    )
+
+    def __init__(self, venue: str, actor_id: str, max_markets: int) -> None:
+        self.venue = venue
+        self.actor_id = actor_id
+        self.max_markets = max_markets
+        self.event_count = 0
+        self.placements = 0
+        self.cancels = 0
+        self.amends = 0
+        self.fills = 0
+        self.aggressor_fills = 0
+        self.maker_fills = 0
+        self.self_trades = 0
+        self.unsigned_fills = 0
+        self.out_of_order = 0
+        self.first_ts = 0
+        self.last_ts = 0
+        self.last_seq = 0
+        self.inter_arrival = Welford()
+        self.placed_size = 0.0
+        self.cancelled_size = 0.0
+        self.volume = 0.0
+        self.notional = 0.0
+        self.buy_volume = 0.0
+        self.sell_volume = 0.0
+        self.markets: dict[str, MarketInventory] = {}
+        self.overflow_events = 0
+        self.hours = [0] * 24
+        self.active_days = 0
+        self.last_day = -1
+        self.gas = Welford()
+        self.nonce = Welford()
+        self.nonce_regressions = 0
+        self.last_nonce: float | None = None
+        self.dirty = False
+
+    # ------------------------------------------------------------------ update
+
+    def _market(self, market_id: str) -> MarketInventory:
+        inv = self.markets.get(market_id)
+        if inv is None:
+            if len(self.markets) >= self.max_markets:
+                # Bounded memory: further markets share one pooled inventory
+                # (the count is of events pooled: their markets are not remembered).
+                self.overflow_events += 1
+                market_id = OVERFLOW_MARKET
+                inv = self.markets.get(market_id)
+            if inv is None:
+                inv = MarketInventory()
+                self.markets[market_id] = inv
+        return inv
+
+    def update(self, ev: MarketEvent, seq: int) -> None:
+        ts = ev.ts
+        if self.event_count == 0:
+            self.first_ts = ts
+        else:
+            dt = ts - self.last_ts
+            if dt < 0:
+                # Out-of-order feed: counted, and no negative gap enters the stats.
+                self.out_of_order += 1
+                dt = 0
+            self.inter_arrival.add(dt / NS_PER_S)
+        if ts > self.last_ts or self.event_count == 0:
+            self.last_ts = ts
+        self.event_count += 1
+        self.last_seq = seq
+        self.dirty = True
+        self.hours[(ts // NS_PER_HOUR) % 24] += 1
+
+        kind = ev.kind
+        if kind == "order.placed":
+            self.placements += 1
+            self.placed_size += ev.size or 0.0
+            self._market(ev.market_id)
+        elif kind == "order.canceled":
+            self.cancels += 1
+            self.cancelled_size += ev.size or 0.0
+        elif kind == "order.amended":
+            self.amends += 1
+        elif kind == "order.filled":
+            self._fill(ev)
+
+        extra = ev.extra
+        if extra:
+            gas = _number(extra.get("gas_price"))
+            if gas is not None:
+                self.gas.add(gas)
+            nonce = _number(extra.get("nonce"))
+            if nonce is not None:
+                if self.last_nonce is not None and nonce <= self.last_nonce:
+                    # A repeated or lower nonce: a replaced or reordered transaction.
+                    self.nonce_regressions += 1
+                self.last_nonce = nonce
+                self.nonce.add(nonce)
+
+    def _fill(self, ev: MarketEvent) -> None:
+        size = abs(ev.size or 0.0)
+        price = ev.price or 0.0
+        self.fills += 1
+        if ev.aggressor is True:
+            self.aggressor_fills += 1
+        elif ev.aggressor is False:
+            self.maker_fills += 1
+        if ev.counterparty_id is not None and ev.counterparty_id == self.actor_id:
+            self.self_trades += 1
+        self.volume += size
+        self.notional += abs(price) * size
+        day = ev.ts // NS_PER_DAY
+        if day != self.last_day:
+            self.active_days += 1
+            self.last_day = day
+        if ev.side == "buy":
+            signed = size
+            self.buy_volume += size
+        elif ev.side == "sell":
+            signed = -size
+            self.sell_volume += size
+        else:
+            self.unsigned_fills += 1
+            signed = 0.0
+        self._market(ev.market_id).fill(signed, size, abs(price))
+
+    # ---------------------------------------------------------------- snapshot
+
+    def features(self, min_activity_span_s: float) -> dict[str, Any]:
+        """The feature dict of a profile: JSON-safe numbers, lists and dicts only."""
+        volume = self.volume
+        markets = self.markets
+        net_total = math.fsum(m.net for m in markets.values())
+        abs_net = math.fsum(abs(m.net) for m in markets.values())
+        rms = math.fsum(m.rms_from_end() for m in markets.values())
+        max_abs = math.fsum(m.max_abs for m in markets.values())
+        crossings = sum(m.crossings for m in markets.values())
+        span_s = max(0.0, (self.last_ts - self.first_ts) / NS_PER_S)
+        hours = max(span_s, min_activity_span_s) / 3600.0
+        top = sorted((m for m in markets.items() if m[1].volume > 0),
+                     key=lambda kv: (-kv[1].volume, kv[0]))[:TOP_MARKETS]
+        ia = self.inter_arrival
+
+        def share(x: float) -> float:
+            return _finite(x / volume) if volume > 0 else 0.0
+
+        out: dict[str, Any] = {
+            "event_count": self.event_count,
+            "placements": self.placements,
+            "cancels": self.cancels,
+            "amends": self.amends,
+            "fills": self.fills,
+            "cancel_ratio": self.cancels / max(self.placements, 1),
+            "fill_ratio": self.fills / max(self.placements, 1),
+            "placed_size": self.placed_size,
+            "cancelled_size": self.cancelled_size,
+            "mean_order_size": self.placed_size / self.placements if self.placements else 0.0,
+            "inter_arrival_mean_s": ia.mean,
+            "inter_arrival_var_s2": ia.variance,
+            "volume": volume,
+            "notional": self.notional,
+            "buy_volume": self.buy_volume,
+            "sell_volume": self.sell_volume,
+            "mean_fill_size": volume / self.fills if self.fills else 0.0,
+            "trade_count": self.fills,
+            "aggressor_fills": self.aggressor_fills,
+            "maker_fills": self.maker_fills,
+            "aggressor_share": self.aggressor_fills / self.fills if self.fills else 0.0,
+            "self_trades": self.self_trades,
+            "unsigned_fills": self.unsigned_fills,
+            "net_position": net_total,
+            "net_position_share": share(net_total),
+            "end_inventory_share": share(abs_net),
+            "inventory_rms_share": share(rms),
+            "inventory_max_share": share(max_abs),
+            "inventory_crossing_rate": crossings / self.fills if self.fills else 0.0,
+            "inventory_by_market": {k: m.net for k, m in top},
+            "markets_active": sum(1 for k in markets if k != OVERFLOW_MARKET),
+            "markets_traded": sum(1 for m in markets.values() if m.volume > 0),
+            "markets_overflow_events": self.overflow_events,
+            "active_days": self.active_days,
+            "notional_per_day": self.notional / max(self.active_days, 1),
+            "active_span_s": span_s,
+            "trades_per_hour": self.fills / hours,
+            "messages_per_hour": (self.placements + self.cancels + self.amends) / hours,
+            "hour_histogram": list(self.hours),
+            "first_ts": self.first_ts,
+            "last_ts": self.last_ts,
+            "out_of_order": self.out_of_order,
+        }
+        if self.gas.n:
+            out.update(gas_price_count=self.gas.n, gas_price_mean=self.gas.mean,
+                       gas_price_var=self.gas.variance, gas_price_min=self.gas.lo,
+                       gas_price_max=self.gas.hi)
+        if self.nonce.n:
+            out.update(nonce_count=self.nonce.n, nonce_min=int(self.nonce.lo),
+                       nonce_max=int(self.nonce.hi), nonce_regressions=self.nonce_regressions)
+        for key, value in out.items():
+            if isinstance(value, float):
+                out[key] = _finite(value) + 0.0
+        return out
