@@ -84,6 +84,7 @@ class FlowEngine:
         self._recent_ids: OrderedDict[str, None] = OrderedDict()
         self._evict_every = ec.evict_every_events
         self.findings_by_category: Counter[str] = Counter()
+        self.findings_by_severity: Counter[str] = Counter()
         self.findings_emitted = 0
         self.profiles_emitted = 0
         self.events_by_kind: Counter[str] = Counter()
@@ -261,6 +262,7 @@ class FlowEngine:
     def _publish(self, f: AnomalyFinding, ev: MarketEvent | None) -> None:
         self.findings_emitted += 1
         self.findings_by_category[f.category] += 1
+        self.findings_by_severity[f.severity] += 1
         store = self._store
         if store is not None and not store.quarantined:
             try:
@@ -369,6 +371,10 @@ class FlowEngine:
                     fn(actor_before)
                 except Exception as exc:
                     self._failed(sup, exc, None)
+
+    @property
+    def last_ts(self) -> int:
+        return self._last_ts
 
     @property
     def market_count(self) -> int:

@@ -1,0 +1,1 @@
+"""The ``flow`` command line. Each ``*_cmd.py`` module registers one group of verbs."""

@@ -1,0 +1,68 @@
+"""Reading normalized feed logs (JSON Lines of MarketEvent, optionally gzip-compressed)."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+from ..errors import FeedError
+from ..events import MarketEvent, event_from_dict
+from ..jsonio import JSONDecodeError, loads
+from .rejects import RejectLog
+
+
+def open_feed_text(path: str | Path) -> IO[bytes]:
+    """Open a feed file for binary line reading; ``.gz`` files are decompressed."""
+    p = Path(path)
+    try:
+        with p.open("rb") as probe:
+            magic = probe.read(2)
+        if magic == b"\x1f\x8b":
+            return gzip.open(p, "rb")
+        return p.open("rb")
+    except FileNotFoundError:
+        raise FeedError("feed log not found", source=str(p)) from None
+    except IsADirectoryError:
+        raise FeedError("is a directory, not a feed log", source=str(p)) from None
+    except OSError as exc:
+        raise FeedError(f"cannot read: {exc.strerror or exc}", source=str(p)) from None
+
+
+def iter_lines(path: str | Path, progress: Callable[[int], None] | None = None
+               ) -> Iterator[tuple[int, bytes]]:
+    """``(line number, line bytes)`` for every non-blank line; ``progress(bytes)`` as it goes."""
+    fh = open_feed_text(path)
+    raw = getattr(fh, "fileobj", None)  # the compressed stream under gzip, for progress
+    try:
+        n = 0
+        for n, line in enumerate(fh, start=1):
+            if progress is not None and n % 4096 == 0:
+                progress((raw or fh).tell())
+            line = line.strip()
+            if line:
+                yield n, line
+        if progress is not None:
+            progress((raw or fh).tell())
+    except (OSError, EOFError) as exc:  # truncated gzip, I/O error mid-file
+        raise FeedError(f"read failed after line {n}: {exc}", source=str(path)) from None
+    finally:
+        fh.close()
+
+
+def read_feed_log(path: str | Path, rejects: RejectLog | None = None, *,
+                  progress: Callable[[int], None] | None = None) -> Iterator[MarketEvent]:
+    """Events of a normalized feed log; bad lines go to ``rejects`` and reading goes on."""
+    rejects = rejects if rejects is not None else RejectLog()
+    source = str(path)
+    for n, line in iter_lines(path, progress):
+        try:
+            d = loads(line)
+        except JSONDecodeError as exc:
+            rejects.add(f"not JSON ({exc.msg})", line, source=source, line=n)
+            continue
+        try:
+            yield event_from_dict(d)
+        except FeedError as exc:
+            rejects.add(exc.reason, line, source=source, line=n, field=exc.field)
