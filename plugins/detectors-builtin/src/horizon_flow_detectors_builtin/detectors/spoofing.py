@@ -1,0 +1,383 @@
+"""Spoofing: a large order on one side that is not meant to trade.
+
+The pattern (CEA §4c(a)(5)(C); the CFTC's evidence in its spoofing cases):
+an actor rests a *bait* order many times the size of what it really trades,
+tilting the visible book toward one side; while the bait rests, the same
+actor executes on the *other* side; then it cancels the bait within seconds,
+(almost) unfilled.
+
+Identified venues: the bait is an ``order.placed`` judged at its
+``order.canceled``. The executions are the actor's own ``order.filled`` on
+the opposite side between placement and cancellation, taken from a running
+per-side total (O(1) per event, nothing is re-scanned).
+
+Anonymous venues (no ``actor_id`` on order events, only book and tape): the
+bait is size appearing at one book level and withdrawn without trading (see
+:mod:`..level_intents`); "executions" are the market's tape prints at other
+prices during its life. Such findings name no actor, carry
+``"anonymous": true`` and lower confidence.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import attrs
+
+from horizon_flow_core.events import MarketEvent
+from horizon_flow_core.findings import AnomalyFinding
+
+from ..book import ctx_levels, order_imbalance
+from ..common import (
+    BUY,
+    SELL,
+    Threshold,
+    at_least,
+    evaluate,
+    fraction,
+    make_finding,
+    ms,
+    ms_to_ns,
+    non_negative,
+    opposite,
+    positive,
+    r6,
+)
+from ..level_intents import LevelIntentTracker, LevelWithdrawal
+from .base import DetectorBase
+
+CITATION = (
+    "Commodity Exchange Act §4c(a)(5)(C), 7 U.S.C. §6c(a)(5)(C) (spoofing: bidding or offering "
+    "with the intent to cancel before execution); CFTC spoofing evidence patterns: orders many "
+    "times the genuine size, cancelled within seconds, rarely filled"
+)
+
+
+@attrs.frozen
+class SpoofingConfig:
+    """``[detectors.spoofing]``. Defaults are those of deployment.txt where it gives them."""
+
+    #: Smallest order (in contracts/shares/coins) that can be a bait.
+    min_bait_size: float = attrs.field(default=500.0, validator=positive)
+    #: Bait size over the actor's opposite-side executions during the bait's life.
+    bait_to_aggressor_ratio: float = attrs.field(default=5.0, validator=at_least(1.0))
+    #: Longest bait life (placement to cancellation) that counts.
+    cancel_window_ms: float = attrs.field(default=2000.0, validator=positive)
+    #: Smallest (S - O) / (S + O) of top-of-book depth toward the bait's side.
+    min_book_imbalance: float = attrs.field(default=0.3, validator=fraction)
+    #: Largest filled share of the bait (a bona fide order trades).
+    max_bait_fill_ratio: float = attrs.field(default=0.1, validator=fraction)
+    #: Levels each side summed for the imbalance.
+    book_depth_levels: int = attrs.field(default=5, validator=at_least(1))
+    #: Also look for the pattern in book and tape where orders carry no actor.
+    anonymous: bool = True
+    near_miss_capacity: int = attrs.field(default=20, validator=non_negative)
+
+
+@attrs.define(slots=True)
+class _Bait:
+    key: tuple[str, str]
+    actor_id: str
+    order_id: str
+    side: str
+    price: float
+    size: float
+    ts: int
+    opposite_at_place: float  # actor's cumulative opposite-side executed volume at placement
+    # Book imbalance toward the bait when the actor executed on the other side
+    # (the moment the bait is meant to work), the largest over its executions.
+    imbalance: float = -1.0
+    side_depth: float = 0.0
+    other_depth: float = 0.0
+    imbalance_source: str = ""
+    filled: float = 0.0
+
+
+@attrs.define(slots=True)
+class _ActorFlow:
+    """One actor in one market: cumulative executed volume per side, recent fills."""
+
+    cum: dict[str, float] = attrs.field(factory=lambda: {BUY: 0.0, SELL: 0.0})
+    cited: dict[str, float] = attrs.field(factory=lambda: {BUY: -1.0, SELL: -1.0})
+    fills: deque[tuple[int, str, float, float, str | None]] = attrs.field(
+        factory=lambda: deque(maxlen=64))
+    baits: list[tuple[str, str]] = attrs.field(factory=list)  # keys of live baits
+    last_ts: int = 0
+
+
+@attrs.define(slots=True)
+class _Resting:
+    """Known resting orders of one market (the imbalance fallback without a book)."""
+
+    orders: dict[str, tuple[str, float]] = attrs.field(factory=dict)
+    depth: dict[str, float] = attrs.field(factory=lambda: {BUY: 0.0, SELL: 0.0})
+    identified: bool = False
+    last_ts: int = 0
+
+
+MAX_RESTING_PER_MARKET = 100_000
+
+
+class SpoofingDetector(DetectorBase):
+    name = "spoofing"
+    category = "spoofing"
+    citation = CITATION
+
+    def __init__(self, config: SpoofingConfig | None = None) -> None:
+        cfg = config or SpoofingConfig()
+        super().__init__(cfg)
+        self.cfg = cfg
+        self.window_ns = ms_to_ns(cfg.cancel_window_ms)
+        # Candidates are kept three windows so that late cancels show up as near-misses.
+        self.horizon_ns = 3 * self.window_ns
+        self.candidate_size = 0.5 * cfg.min_bait_size
+        kinds = {"order.placed", "order.canceled", "order.filled", "order.amended"}
+        if cfg.anonymous:
+            kinds |= {"book.snapshot", "book.delta", "trade.tape"}
+        self.kinds = frozenset(kinds)
+        self._baits: dict[tuple[str, str], _Bait] = {}
+        self._expiry: deque[tuple[int, tuple[str, str], _Bait]] = deque()
+        self._flows: dict[tuple[str, str], _ActorFlow] = {}
+        self._resting: dict[str, _Resting] = {}
+        self._levels = LevelIntentTracker(min_added=self.candidate_size,
+                                          horizon_ns=self.horizon_ns,
+                                          depth_levels=cfg.book_depth_levels)
+
+    # ------------------------------------------------------------------ events
+
+    def on_event(self, ev: MarketEvent, ctx: Any) -> list[AnomalyFinding] | None:
+        self._expire(ev.ts)
+        kind = ev.kind
+        if kind in ("book.snapshot", "book.delta", "trade.tape"):
+            withdrawals = self._levels.on_event(ev)
+            if not withdrawals:
+                return None
+            rest = self._resting.get(ev.market_id)
+            if rest is not None and rest.identified:
+                return None  # the identified path covers this market
+            out = [f for w in withdrawals if (f := self._judge_anonymous(ev, w)) is not None]
+            return out or None
+        rest = self._resting.get(ev.market_id)
+        if rest is None:
+            rest = self._resting[ev.market_id] = _Resting()
+        rest.last_ts = ev.ts
+        if kind == "order.placed":
+            self._on_placed(ev, ctx, rest)
+        elif kind == "order.filled":
+            self._on_filled(ev, ctx, rest)
+        elif kind == "order.canceled":
+            return self._on_canceled(ev, rest)
+        elif kind == "order.amended":
+            self._on_amended(ev, rest)
+        return None
+
+    def _on_placed(self, ev: MarketEvent, ctx: Any, rest: _Resting) -> None:
+        if ev.actor_id is not None:
+            rest.identified = True
+        if ev.order_id is None or ev.side not in (BUY, SELL) or ev.size is None:
+            return
+        if len(rest.orders) >= MAX_RESTING_PER_MARKET:  # forget the oldest unmatched order
+            oid, (s, sz) = next(iter(rest.orders.items()))
+            del rest.orders[oid]
+            rest.depth[s] = max(rest.depth[s] - sz, 0.0)
+        rest.orders[ev.order_id] = (ev.side, ev.size)
+        rest.depth[ev.side] += ev.size
+        if ev.actor_id is None or ev.size < self.candidate_size or ev.price is None:
+            return
+        flow = self._flow(ev.actor_id, ev.market_id, ev.ts)
+        other = opposite(ev.side) or SELL
+        key = (ev.market_id, ev.order_id)
+        bait = _Bait(key, ev.actor_id, ev.order_id, ev.side, ev.price, ev.size, ev.ts,
+                     flow.cum[other])
+        self._baits[key] = bait
+        self._expiry.append((ev.ts + self.horizon_ns, key, bait))
+        if len(flow.baits) >= 64:
+            flow.baits = [k for k in flow.baits if k in self._baits][-63:]
+        flow.baits.append(key)
+
+    def _measure(self, bait: _Bait, ctx: Any, rest: _Resting) -> None:
+        """Record the book imbalance toward the bait now, keeping the largest seen."""
+        other = opposite(bait.side) or SELL
+        remaining = max(bait.size - bait.filled, 0.0)
+        known = rest.orders.get(bait.order_id)
+        if known is None:  # not in the resting totals (e.g. evicted): count it there
+            resting = (rest.depth[bait.side] + remaining, rest.depth[other])
+        else:
+            resting = (rest.depth[bait.side], rest.depth[other])
+        imb, s, o, source = order_imbalance(
+            bait.side, bait.price, remaining, self.cfg.book_depth_levels,
+            ctx_book=ctx_levels(ctx, bait.key[0]), own_book=self._levels.book(bait.key[0]),
+            resting=resting)
+        if imb > bait.imbalance:
+            bait.imbalance, bait.side_depth, bait.other_depth = imb, s, o
+            bait.imbalance_source = source
+
+    def _on_filled(self, ev: MarketEvent, ctx: Any, rest: _Resting) -> None:
+        size = ev.size or 0.0
+        if ev.order_id is not None:
+            known = rest.orders.get(ev.order_id)
+            if known is not None:
+                left = known[1] - size
+                rest.depth[known[0]] = max(rest.depth[known[0]] - min(size, known[1]), 0.0)
+                if left > 1e-12:
+                    rest.orders[ev.order_id] = (known[0], left)
+                else:
+                    del rest.orders[ev.order_id]
+            bait = self._baits.get((ev.market_id, ev.order_id))
+            if bait is not None:
+                bait.filled += size
+        if ev.actor_id is None or ev.side not in (BUY, SELL):
+            return
+        flow = self._flow(ev.actor_id, ev.market_id, ev.ts)
+        flow.cum[ev.side] += size
+        flow.fills.append((ev.ts, ev.side, ev.price or 0.0, size, ev.order_id))
+        if flow.baits:
+            live = []
+            for key in flow.baits:
+                bait = self._baits.get(key)
+                if bait is None:
+                    continue
+                live.append(key)
+                if bait.side != ev.side:
+                    self._measure(bait, ctx, rest)
+            flow.baits = live
+
+    def _on_amended(self, ev: MarketEvent, rest: _Resting) -> None:
+        if ev.order_id is None:
+            return
+        known = rest.orders.get(ev.order_id)
+        if known is not None and ev.size is not None:
+            rest.depth[known[0]] = max(rest.depth[known[0]] - known[1], 0.0) + ev.size
+            rest.orders[ev.order_id] = (known[0], ev.size)
+        bait = self._baits.get((ev.market_id, ev.order_id))
+        if bait is not None:
+            if ev.size is not None:
+                bait.size = max(bait.size, ev.size)
+            if ev.price is not None:
+                bait.price = ev.price
+
+    def _on_canceled(self, ev: MarketEvent, rest: _Resting) -> list[AnomalyFinding] | None:
+        if ev.order_id is None:
+            return None
+        known = rest.orders.pop(ev.order_id, None)
+        if known is not None:
+            rest.depth[known[0]] = max(rest.depth[known[0]] - known[1], 0.0)
+        bait = self._baits.pop((ev.market_id, ev.order_id), None)
+        if bait is None:
+            return None
+        flow = self._flows.get((bait.actor_id, ev.market_id))
+        if flow is None:
+            return None
+        other = opposite(bait.side) or SELL
+        executed = flow.cum[other] - bait.opposite_at_place
+        if executed <= 0:
+            return None  # no execution on the other side: not this pattern at all
+        cfg = self.cfg
+        life = ev.ts - bait.ts
+        verdict = evaluate([
+            Threshold("min_bait_size", bait.size, cfg.min_bait_size),
+            Threshold("bait_to_aggressor_ratio", bait.size / executed,
+                      cfg.bait_to_aggressor_ratio),
+            Threshold("cancel_window_ms", ms(life), cfg.cancel_window_ms, at_most=True),
+            Threshold("min_book_imbalance", bait.imbalance, cfg.min_book_imbalance),
+            Threshold("max_bait_fill_ratio", bait.filled / bait.size, cfg.max_bait_fill_ratio,
+                      at_most=True, calibrates=False),
+        ])
+        detail = {"order_id": bait.order_id, "side": bait.side, "size": bait.size,
+                  "placed_ts": bait.ts}
+        if not verdict.passed:
+            self._near.offer(verdict, ts=ev.ts, market_id=ev.market_id,
+                             actor_id=bait.actor_id, detail=detail)
+            return None
+        # One finding per episode: a second bait cancelled against the same
+        # executions is the same spoof, already reported.
+        if flow.cited[other] >= flow.cum[other]:
+            return None
+        flow.cited[other] = flow.cum[other]
+        fills = [
+            {"ts": ts, "order_id": oid, "price": r6(p), "size": r6(sz)}
+            for ts, s, p, sz, oid in flow.fills
+            if s == other and bait.ts <= ts <= ev.ts
+        ][-20:]
+        evidence = {
+            "bait_order_id": bait.order_id, "bait_side": bait.side, "bait_price": r6(bait.price),
+            "bait_size": r6(bait.size), "bait_filled": r6(bait.filled),
+            "placed_ts": bait.ts, "canceled_ts": ev.ts, "life_ms": ms(life),
+            "opposite_side": other, "opposite_executed": r6(executed),
+            "opposite_fills": fills,
+            "bait_to_execution_ratio": r6(bait.size / executed),
+            "book_imbalance": r6(bait.imbalance), "bait_side_depth": r6(bait.side_depth),
+            "other_side_depth": r6(bait.other_depth), "imbalance_source": bait.imbalance_source,
+        }
+        msg = (f"{bait.actor_id} rested a {bait.side} bait of {bait.size:g} at {bait.price:g} "
+               f"({bait.size / executed:.1f}x the {executed:g} it executed on the {other} side "
+               f"meanwhile; book imbalance {bait.imbalance:.2f}) and cancelled it after "
+               f"{ms(life):g} ms")
+        return [make_finding(self.name, self.category, ev, actor_id=bait.actor_id,
+                             verdict=verdict, message=msg, citation=self.citation,
+                             evidence=evidence)]
+
+    def _judge_anonymous(self, ev: MarketEvent, w: LevelWithdrawal) -> AnomalyFinding | None:
+        cfg = self.cfg
+        if w.tape_elsewhere <= 0:
+            return None  # nothing traded while the size rested: no execution to spoof for
+        size = w.added
+        verdict = evaluate([
+            Threshold("min_bait_size", size, cfg.min_bait_size),
+            Threshold("bait_to_aggressor_ratio", size / w.tape_elsewhere,
+                      cfg.bait_to_aggressor_ratio),
+            Threshold("cancel_window_ms", ms(w.life_ns), cfg.cancel_window_ms, at_most=True),
+            Threshold("min_book_imbalance", w.imbalance, cfg.min_book_imbalance),
+            Threshold("max_bait_fill_ratio", w.traded_at_level / size, cfg.max_bait_fill_ratio,
+                      at_most=True, calibrates=False),
+        ])
+        detail = {"side": w.side, "price": w.price, "size": r6(size), "added_ts": w.added_ts,
+                  "anonymous": True}
+        if not verdict.passed:
+            self._near.offer(verdict, ts=ev.ts, market_id=ev.market_id, actor_id=None,
+                             detail=detail)
+            return None
+        evidence = {
+            "bait_side": w.side, "bait_price": r6(w.price), "bait_size": r6(size),
+            "bait_canceled": r6(w.canceled), "bait_traded": r6(w.traded_at_level),
+            "placed_ts": w.added_ts, "canceled_ts": w.ts, "life_ms": ms(w.life_ns),
+            "opposite_executed": r6(w.tape_elsewhere),
+            "bait_to_execution_ratio": r6(size / w.tape_elsewhere),
+            "book_imbalance": r6(w.imbalance), "bait_side_depth": r6(w.side_depth),
+            "other_side_depth": r6(w.other_depth), "imbalance_source": "own_book",
+            "note": "no actor identity on this venue: bait seen as book size added and "
+                    "withdrawn untraded; executions are tape prints at other prices",
+        }
+        msg = (f"anonymous {w.side} size {size:g} at {w.price:g} appeared (book imbalance "
+               f"{w.imbalance:.2f}) while {w.tape_elsewhere:g} traded elsewhere, and was "
+               f"withdrawn untraded after {ms(w.life_ns):g} ms")
+        return make_finding(self.name, self.category, ev, actor_id=None, verdict=verdict,
+                            message=msg, citation=self.citation, evidence=evidence,
+                            anonymous=True)
+
+    # ------------------------------------------------------------------ state
+
+    def _flow(self, actor_id: str, market_id: str, ts: int) -> _ActorFlow:
+        key = (actor_id, market_id)
+        flow = self._flows.get(key)
+        if flow is None:
+            flow = self._flows[key] = _ActorFlow()
+        flow.last_ts = ts
+        return flow
+
+    def _expire(self, now: int) -> None:
+        q = self._expiry
+        while q and q[0][0] < now:
+            _, key, bait = q.popleft()
+            if self._baits.get(key) is bait:
+                del self._baits[key]
+
+    def evict_idle(self, before_ts: int) -> None:
+        for key in [k for k, f in self._flows.items() if f.last_ts < before_ts]:
+            del self._flows[key]
+        for key in [k for k, r in self._resting.items() if r.last_ts < before_ts]:
+            del self._resting[key]
+        for key in [k for k, b in self._baits.items() if b.ts < before_ts]:
+            del self._baits[key]
+        self._levels.evict_idle(before_ts)

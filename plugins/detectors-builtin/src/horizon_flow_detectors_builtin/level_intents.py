@@ -1,0 +1,155 @@
+"""Size that appears at a book level and is withdrawn without trading: the
+anonymous footprint of a spoof or layer.
+
+On venues without actor identity in market data (Polymarket's market
+channel, Kalshi, Hyperliquid's books) an order's placement and cancellation
+are visible only as a level growing and shrinking. This tracker follows
+each level that grew by at least ``min_added`` and, when the added size is
+gone again, reports how much of it was cancelled rather than traded (tape
+prints at that price explain the traded part), how long it lived and how
+much traded elsewhere in the market meanwhile.
+
+Cost per event is O(1) for deltas and prints (dict lookups), O(levels) for
+snapshots; additions older than ``horizon_ns`` expire through a deque.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import attrs
+
+from horizon_flow_core.events import MarketEvent
+
+from .book import LevelBook, imbalance
+from .common import BUY, SELL
+
+
+@attrs.define(slots=True)
+class Addition:
+    side: str
+    price: float
+    ts: int
+    base: float  #: level size before the addition
+    added: float
+    imbalance: float
+    side_depth: float
+    other_depth: float
+    tape_at_add: float  #: the market's cumulative tape volume when it appeared
+    traded: float = 0.0  #: tape volume printed at this price since
+    explained: float = 0.0  #: removals attributed to those prints
+    canceled: float = 0.0
+
+
+@attrs.frozen
+class LevelWithdrawal:
+    """Added size at one level that left the book, mostly by cancellation."""
+
+    side: str
+    price: float
+    added_ts: int
+    ts: int
+    added: float
+    canceled: float
+    traded_at_level: float
+    tape_elsewhere: float  #: market tape volume during its life, not at this price
+    imbalance: float
+    side_depth: float
+    other_depth: float
+
+    @property
+    def life_ns(self) -> int:
+        return self.ts - self.added_ts
+
+
+class _Market:
+    __slots__ = ("book", "additions", "expiry", "tape", "last_ts")
+
+    def __init__(self) -> None:
+        self.book = LevelBook()
+        self.additions: dict[tuple[str, float], Addition] = {}
+        self.expiry: deque[tuple[int, tuple[str, float], Addition]] = deque()
+        self.tape = 0.0
+        self.last_ts = 0
+
+
+class LevelIntentTracker:
+    """Per-market level bookkeeping shared by the anonymous spoofing and layering paths."""
+
+    def __init__(self, *, min_added: float, horizon_ns: int, depth_levels: int) -> None:
+        self.min_added = min_added
+        self.horizon_ns = horizon_ns
+        self.depth_levels = depth_levels
+        self._markets: dict[str, _Market] = {}
+
+    def book(self, market_id: str) -> LevelBook | None:
+        m = self._markets.get(market_id)
+        return m.book if m is not None else None
+
+    def on_event(self, ev: MarketEvent) -> list[LevelWithdrawal]:
+        m = self._markets.get(ev.market_id)
+        if m is None:
+            m = self._markets[ev.market_id] = _Market()
+        m.last_ts = ev.ts
+        self._expire(m, ev.ts)
+        if ev.kind == "trade.tape":
+            size = ev.size or 0.0
+            m.tape += size
+            if ev.price is not None:
+                for side in (BUY, SELL):
+                    rec = m.additions.get((side, ev.price))
+                    if rec is not None:
+                        rec.traded += size
+            return []
+        out: list[LevelWithdrawal] = []
+        # The first picture of a book is its starting state, not size being added.
+        initial = ev.kind == "book.snapshot" and not len(m.book)
+        for side, price, old, new in m.book.apply(ev):
+            if initial:
+                continue
+            key = (side, price)
+            rec = m.additions.get(key)
+            if new > old:
+                if rec is not None:
+                    rec.added += new - old
+                elif new - old >= self.min_added:
+                    rec = self._new_addition(m, side, price, old, new, ev.ts)
+                    m.additions[key] = rec
+                    m.expiry.append((ev.ts + self.horizon_ns, key, rec))
+                continue
+            if rec is None:
+                continue
+            removed = old - new
+            explained = min(removed, max(rec.traded - rec.explained, 0.0))
+            rec.explained += explained
+            rec.canceled += removed - explained
+            if new <= rec.base + 1e-9:
+                del m.additions[key]
+                if rec.canceled > 0:
+                    out.append(LevelWithdrawal(
+                        side, price, rec.ts, ev.ts, rec.added, rec.canceled, rec.traded,
+                        max(m.tape - rec.tape_at_add - rec.traded, 0.0), rec.imbalance,
+                        rec.side_depth, rec.other_depth))
+        return out
+
+    def _new_addition(self, m: _Market, side: str, price: float, old: float, new: float,
+                      ts: int) -> Addition:
+        other = SELL if side == BUY else BUY
+        s = sum(sz for _, sz in m.book.top(side, self.depth_levels))
+        if all(p != price for p, _ in m.book.top(side, self.depth_levels)):
+            s += new - old
+        o = sum(sz for _, sz in m.book.top(other, self.depth_levels))
+        return Addition(side, price, ts, old, new - old, imbalance(s, o), s, o, m.tape)
+
+    def _expire(self, m: _Market, now: int) -> None:
+        q = m.expiry
+        while q and q[0][0] < now:
+            _, key, rec = q.popleft()
+            if m.additions.get(key) is rec:
+                del m.additions[key]
+
+    def evict_idle(self, before_ts: int) -> int:
+        stale = [k for k, m in self._markets.items() if m.last_ts < before_ts]
+        for k in stale:
+            del self._markets[k]
+        return len(stale)
