@@ -29,6 +29,7 @@ from .events import MarketEvent
 from .feeds.raw import iter_raw_recording
 from .feeds.reader import read_feed_log
 from .feeds.rejects import RejectLog
+from .jsonio import canonical
 from .plugin_manager import PluginManager, get_plugin_manager
 from .stores.resolve import open_audit_sink, open_flow_store
 
@@ -54,6 +55,10 @@ class ScanSummary:
     run_id: str = ""
     config_hash: str = ""
     components: list[dict[str, Any]] = attrs.field(factory=list)
+    #: SHA-256 over the canonical findings in emission order: equal digests, equal findings
+    findings_digest: str = ""
+    #: hash of the last audit record after the run (the chain's head)
+    audit_head: str = ""
 
     @property
     def events_per_second(self) -> float:
@@ -141,6 +146,8 @@ def run_scan(feed: str | Path, *, config: FlowConfig | None = None,
                       data_dir=Path(os.path.dirname(db) or "."))
     engine = build_engine(config, pm, store=store, audit=audit, venue=venue, runtime=runtime,
                           alerts=alerts)
+    digest = hashlib.sha256()
+    engine.on_finding(lambda f: digest.update(canonical(f.to_dict()) + b"\n"))
     started_payload = {"mode": mode, "config_hash": cfg_hash, "feed": feed_path.name,
                        "feed_sha256": feed_digest, "venue": venue, "plugins": versions,
                        "detectors": engine.detector_names}
@@ -178,10 +185,12 @@ def run_scan(feed: str | Path, *, config: FlowConfig | None = None,
                           "findings": summary.findings, "profiles": summary.profiles,
                           "by_category": summary.by_category, "status": status},
                          engine.last_ts)
+            summary.audit_head = audit.head[1]
             audit.close()
         store.finish_run(run_id, RunCounts(events=summary.events, rejects=summary.rejects,
                                            findings=summary.findings, profiles=summary.profiles,
                                            finished_wall_ns=time.time_ns(), status=status))
         store.close()
     summary.by_severity = dict(sorted(engine.findings_by_severity.items()))
+    summary.findings_digest = digest.hexdigest()
     return summary

@@ -1,0 +1,21 @@
+"""Testing kit for plugin authors: scripted feeds, isolated plugin managers, conformance checks.
+
+Installed as a pytest plugin (entry point ``pytest11``), so its fixtures are
+available in any test suite once ``horizon-flow`` is installed:
+
+* ``flow_plugin_manager``: a plugin manager with no entry points loaded;
+* ``feed_builder``: a :class:`FeedBuilder` for scripted event sequences.
+
+And as plain functions: :func:`registered_plugin` (register a plugin for one
+block), :func:`check_detector`, :func:`check_venue`, :func:`check_store`
+(conformance checks any plugin can run against itself), and
+:class:`ReplayingSource` (a fake live venue replaying frames).
+"""
+
+from .conformance import check_detector, check_store, check_venue
+from .feed import FeedBuilder
+from .plugins import isolated_plugin_manager, registered_plugin
+from .sources import ReplayingSource, collect_source
+
+__all__ = ["FeedBuilder", "ReplayingSource", "check_detector", "check_store", "check_venue",
+           "collect_source", "isolated_plugin_manager", "registered_plugin"]
