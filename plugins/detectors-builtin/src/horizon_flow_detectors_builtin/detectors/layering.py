@@ -1,0 +1,384 @@
+"""Layering: several orders at successive price levels on one side, an
+execution on the other side, then the layers cancelled.
+
+FINRA's description of layering, and Commission Delegated Regulation (EU)
+2016/522 Annex II §2 (indicators of manipulative behaviour: "layering and
+spoofing", placing multiple orders on one side of the book to execute a trade
+on the other, then removing them).
+
+Identified venues: when an actor executes on side X, its resting orders on
+the other side placed shortly before (``placement_window_ms``) are candidate
+layers. The episode fires when at least ``min_layers`` of them, at distinct
+prices, are cancelled within ``cancel_within_ms`` of that execution, their
+size is ``min_layer_to_execution_ratio`` times what executed, and the actor
+is not simply quoting both sides (a market maker's own resting size on the
+execution side stays above ``max_two_sided_ratio`` of the layers).
+
+Anonymous venues: the same shape in the book alone: ``min_layers`` levels on
+one side that gained size and lost it untraded within ``cancel_within_ms`` of
+each other while prints happened elsewhere.
+
+Per event the cost is O(1): per-actor counters of resting size and distinct
+price levels per side; order ids are listed only when a finding is written.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import attrs
+
+from horizon_flow_core.events import MarketEvent
+from horizon_flow_core.findings import AnomalyFinding
+
+from ..common import (
+    BUY,
+    SELL,
+    Threshold,
+    Verdict,
+    at_least,
+    evaluate,
+    make_finding,
+    ms,
+    ms_to_ns,
+    non_negative,
+    opposite,
+    positive,
+    r6,
+)
+from ..level_intents import LevelIntentTracker, LevelWithdrawal
+from .base import DetectorBase
+
+CITATION = (
+    "FINRA Rule 5210 / Regulatory Notice on layering (multiple non-bona fide orders at "
+    "successive price levels to induce trading on the other side, then cancelled); "
+    "Commission Delegated Regulation (EU) 2016/522 Annex II §2"
+)
+
+
+@attrs.frozen
+class LayeringConfig:
+    """``[detectors.layering]``. Defaults are those of deployment.txt where it gives them."""
+
+    #: Fewest distinct price levels on one side that make a layer.
+    min_layers: int = attrs.field(default=3, validator=at_least(2))
+    #: Longest time from the opposite execution to each layer's cancellation.
+    cancel_within_ms: float = attrs.field(default=3000.0, validator=positive)
+    #: Layers must have been placed at most this long before the execution.
+    placement_window_ms: float = attrs.field(default=5000.0, validator=positive)
+    #: Cancelled layer size over the size executed on the other side.
+    min_layer_to_execution_ratio: float = attrs.field(default=3.0, validator=at_least(0.0))
+    #: The actor's own resting size left on the execution side, over the layer
+    #: size, above which it is quoting both sides (a market maker), not layering.
+    max_two_sided_ratio: float = attrs.field(default=0.5, validator=non_negative)
+    #: Smallest order counted as a layer.
+    min_layer_size: float = attrs.field(default=0.0, validator=non_negative)
+    #: Also look for layers in book and tape where orders carry no actor.
+    anonymous: bool = True
+    #: Smallest size appearing at a level that counts as an anonymous layer.
+    anonymous_min_layer_size: float = attrs.field(default=100.0, validator=positive)
+    near_miss_capacity: int = attrs.field(default=20, validator=non_negative)
+
+
+@attrs.define(slots=True)
+class _Episode:
+    key: tuple[str, str]
+    exec_ts: int
+    exec_side: str
+    layer_side: str
+    deadline: int
+    executed: float = 0.0
+    exec_orders: list[str] = attrs.field(factory=list)
+    # The actor's own size still resting on the execution side right after it
+    # executed: a market maker's ladder keeps quoting there, a layerer does not.
+    exec_side_resting: float = 0.0
+    canceled: dict[float, float] = attrs.field(factory=dict)  # price -> cancelled size
+    canceled_orders: list[tuple[int, str, float, float]] = attrs.field(factory=list)
+    late_levels_ts: int = 0  # when a late cancel brought the levels to min_layers
+    late: dict[float, float] = attrs.field(factory=dict)
+    best: Verdict | None = None
+    fired: bool = False
+
+
+@attrs.define(slots=True)
+class _Trader:
+    """One actor in one market: its resting orders, indexed for O(1) layer counts."""
+
+    orders: dict[str, tuple[str, float, float, int]] = attrs.field(factory=dict)
+    depth: dict[str, float] = attrs.field(factory=lambda: {BUY: 0.0, SELL: 0.0})
+    levels: dict[str, dict[float, int]] = attrs.field(factory=lambda: {BUY: {}, SELL: {}})
+    episode: _Episode | None = None
+    last_ts: int = 0
+
+    def add(self, oid: str, side: str, price: float, size: float, ts: int) -> None:
+        self.remove(oid)
+        self.orders[oid] = (side, price, size, ts)
+        self.depth[side] += size
+        lv = self.levels[side]
+        lv[price] = lv.get(price, 0) + 1
+
+    def remove(self, oid: str) -> tuple[str, float, float, int] | None:
+        o = self.orders.pop(oid, None)
+        if o is None:
+            return None
+        side, price, size, _ = o
+        self.depth[side] = max(self.depth[side] - size, 0.0)
+        lv = self.levels[side]
+        n = lv.get(price, 0) - 1
+        if n > 0:
+            lv[price] = n
+        else:
+            lv.pop(price, None)
+        return o
+
+    def reduce(self, oid: str, size: float) -> None:
+        o = self.orders.get(oid)
+        if o is None:
+            return
+        side, price, left, ts = o
+        left -= size
+        if left <= 1e-12:
+            self.remove(oid)
+        else:
+            self.orders[oid] = (side, price, left, ts)
+            self.depth[side] = max(self.depth[side] - size, 0.0)
+
+
+class LayeringDetector(DetectorBase):
+    name = "layering"
+    category = "layering"
+    citation = CITATION
+
+    def __init__(self, config: LayeringConfig | None = None) -> None:
+        cfg = config or LayeringConfig()
+        super().__init__(cfg)
+        self.cfg = cfg
+        self.cancel_ns = ms_to_ns(cfg.cancel_within_ms)
+        self.placement_ns = ms_to_ns(cfg.placement_window_ms)
+        kinds = {"order.placed", "order.canceled", "order.filled", "order.amended"}
+        if cfg.anonymous:
+            kinds |= {"book.snapshot", "book.delta", "trade.tape"}
+        self.kinds = frozenset(kinds)
+        self._traders: dict[tuple[str, str], _Trader] = {}
+        # Episodes stay open two windows, so that late cancels show as near-misses.
+        self._expiry: deque[tuple[int, _Episode]] = deque()
+        self._identified: dict[str, int] = {}  # market -> last ts of an identified order
+        self._levels = LevelIntentTracker(min_added=cfg.anonymous_min_layer_size,
+                                          horizon_ns=self.placement_ns + self.cancel_ns,
+                                          depth_levels=5)
+        self._withdrawals: dict[tuple[str, str], deque[LevelWithdrawal]] = {}
+
+    # ------------------------------------------------------------------ events
+
+    def on_event(self, ev: MarketEvent, ctx: Any) -> list[AnomalyFinding] | None:
+        self._expire(ev.ts)
+        kind = ev.kind
+        if kind in ("book.snapshot", "book.delta", "trade.tape"):
+            found = self._levels.on_event(ev)
+            if not found or ev.market_id in self._identified:
+                return None
+            out = [f for w in found if (f := self._anonymous(ev, w)) is not None]
+            return out or None
+        if ev.actor_id is None or ev.order_id is None:
+            return None
+        self._identified[ev.market_id] = ev.ts
+        key = (ev.actor_id, ev.market_id)
+        tr = self._traders.get(key)
+        if tr is None:
+            tr = self._traders[key] = _Trader()
+        tr.last_ts = ev.ts
+        if kind == "order.placed":
+            if ev.side in (BUY, SELL) and ev.price is not None and ev.size is not None:
+                tr.add(ev.order_id, ev.side, ev.price, ev.size, ev.ts)
+        elif kind == "order.amended":
+            o = tr.orders.get(ev.order_id)
+            if o is not None:
+                tr.add(ev.order_id, o[0], ev.price if ev.price is not None else o[1],
+                       ev.size if ev.size is not None else o[2], o[3])
+        elif kind == "order.filled":
+            self._on_fill(ev, tr, key)
+        elif kind == "order.canceled":
+            return self._on_cancel(ev, tr)
+        return None
+
+    def _on_fill(self, ev: MarketEvent, tr: _Trader, key: tuple[str, str]) -> None:
+        size = ev.size or 0.0
+        tr.reduce(ev.order_id or "", size)
+        if ev.side not in (BUY, SELL) or size <= 0:
+            return
+        ep = tr.episode
+        if ep is not None and not ep.fired and ep.exec_side == ev.side and ev.ts <= ep.deadline:
+            ep.executed += size  # the genuine order filling in pieces: same episode
+            ep.exec_orders.append(ev.order_id or "")
+            ep.exec_side_resting = tr.depth[ev.side]
+            ep.deadline = ev.ts + self.cancel_ns
+            self._expiry.append((ep.deadline + self.cancel_ns, ep))
+            return
+        if ep is not None and not ep.fired:
+            self._report_miss(ep, tr)
+            tr.episode = None
+        layer_side = opposite(ev.side) or SELL
+        if not tr.levels[layer_side]:
+            return  # nothing resting on the other side: no layers to judge
+        ep = _Episode(key, ev.ts, ev.side, layer_side, ev.ts + self.cancel_ns, size,
+                      [ev.order_id or ""], tr.depth[ev.side])
+        tr.episode = ep
+        self._expiry.append((ep.deadline + self.cancel_ns, ep))
+
+    def _on_cancel(self, ev: MarketEvent, tr: _Trader) -> list[AnomalyFinding] | None:
+        o = tr.remove(ev.order_id or "")
+        ep = tr.episode
+        if o is None or ep is None or ep.fired:
+            return None
+        side, price, size, placed = o
+        cfg = self.cfg
+        if (side != ep.layer_side or size < cfg.min_layer_size or placed > ep.exec_ts
+                or placed < ep.exec_ts - self.placement_ns):
+            return None
+        if ev.ts > ep.deadline:
+            ep.late[price] = ep.late.get(price, 0.0) + size
+            if not ep.late_levels_ts and len(ep.canceled.keys() | ep.late.keys()) >= \
+                    cfg.min_layers:
+                ep.late_levels_ts = ev.ts
+            return None
+        ep.canceled[price] = ep.canceled.get(price, 0.0) + size
+        ep.canceled_orders.append((ev.ts, ev.order_id or "", price, size))
+        if len(ep.canceled) < cfg.min_layers:
+            return None
+        verdict = self._verdict(ep, tr, ev.ts)
+        if not verdict.passed:
+            if ep.best is None or verdict.closeness > ep.best.closeness:
+                ep.best = verdict
+            return None
+        ep.fired = True
+        layered = sum(ep.canceled.values())
+        prices = sorted(ep.canceled, reverse=(ep.layer_side == BUY))
+        evidence = {
+            "layer_side": ep.layer_side, "execution_side": ep.exec_side,
+            "layer_prices": [r6(p) for p in prices],
+            "layer_sizes": [r6(ep.canceled[p]) for p in prices],
+            "layer_order_ids": sorted(oid for _, oid, _, _ in ep.canceled_orders),
+            "layered_size": r6(layered),
+            "execution_ts": ep.exec_ts, "executed": r6(ep.executed),
+            "execution_order_ids": sorted(set(ep.exec_orders)),
+            "last_cancel_ts": ev.ts, "cancel_after_execution_ms": ms(ev.ts - ep.exec_ts),
+            "layer_to_execution_ratio": r6(layered / ep.executed),
+            "own_resting_on_execution_side": r6(ep.exec_side_resting),
+        }
+        msg = (f"{ev.actor_id} layered {len(prices)} {ep.layer_side} orders "
+               f"({layered:g} at {', '.join(f'{p:g}' for p in prices)}), executed "
+               f"{ep.executed:g} on the {ep.exec_side} side, then cancelled the layers within "
+               f"{ms(ev.ts - ep.exec_ts):g} ms")
+        return [make_finding(self.name, self.category, ev, actor_id=ev.actor_id,
+                             verdict=verdict, message=msg, citation=self.citation,
+                             evidence=evidence)]
+
+    def _verdict(self, ep: _Episode, tr: _Trader, now: int, *, levels: int | None = None,
+                 elapsed_ns: int | None = None) -> Verdict:
+        cfg = self.cfg
+        layered = sum(ep.canceled.values()) + sum(ep.late.values())
+        return evaluate([
+            Threshold("min_layers", float(levels if levels is not None else len(ep.canceled)),
+                      float(cfg.min_layers)),
+            Threshold("cancel_within_ms", ms(elapsed_ns if elapsed_ns is not None
+                                             else now - ep.exec_ts),
+                      cfg.cancel_within_ms, at_most=True),
+            Threshold("min_layer_to_execution_ratio", layered / ep.executed if ep.executed
+                      else 0.0, cfg.min_layer_to_execution_ratio),
+            Threshold("max_two_sided_ratio", ep.exec_side_resting / layered if layered
+                      else 0.0, cfg.max_two_sided_ratio, at_most=True, calibrates=False),
+        ])
+
+    # ------------------------------------------------------------------ anonymous
+
+    def _anonymous(self, ev: MarketEvent, w: LevelWithdrawal) -> AnomalyFinding | None:
+        cfg = self.cfg
+        key = (ev.market_id, w.side)
+        q = self._withdrawals.get(key)
+        if q is None:
+            q = self._withdrawals[key] = deque()
+        while q and q[0].ts < ev.ts - self.cancel_ns:
+            q.popleft()
+        if w.canceled < 0.5 * w.added or w.tape_elsewhere <= 0:
+            return None  # mostly traded, or nothing traded meanwhile: not a layer
+        q.append(w)
+        recent = [x for x in q if x.added_ts >= w.added_ts - self.placement_ns]
+        prices = sorted({x.price for x in recent}, reverse=(w.side == BUY))
+        if len(prices) < 2:
+            return None
+        layered = sum(x.added for x in recent)
+        executed = min(x.tape_elsewhere for x in recent)
+        life = max(x.ts for x in recent) - min(x.added_ts for x in recent)
+        verdict = evaluate([
+            Threshold("min_layers", float(len(prices)), float(cfg.min_layers)),
+            Threshold("cancel_within_ms", ms(max(x.ts for x in recent)
+                                             - min(x.ts for x in recent)),
+                      cfg.cancel_within_ms, at_most=True),
+            Threshold("min_layer_to_execution_ratio", layered / executed,
+                      cfg.min_layer_to_execution_ratio),
+        ])
+        if not verdict.passed:
+            self._near.offer(verdict, ts=ev.ts, market_id=ev.market_id, actor_id=None,
+                             detail={"side": w.side, "prices": prices, "anonymous": True})
+            return None
+        q.clear()
+        evidence = {
+            "layer_side": w.side, "layer_prices": [r6(p) for p in prices],
+            "layer_sizes": [r6(x.added) for x in sorted(recent, key=lambda x: x.price,
+                                                         reverse=(w.side == BUY))],
+            "layered_size": r6(layered), "executed": r6(executed),
+            "first_added_ts": min(x.added_ts for x in recent), "last_cancel_ts": ev.ts,
+            "episode_ms": ms(life), "layer_to_execution_ratio": r6(layered / executed),
+            "note": "no actor identity on this venue: layers seen as book levels gaining and "
+                    "losing size untraded; executions are tape prints elsewhere meanwhile",
+        }
+        msg = (f"anonymous layers on the {w.side} side at {len(prices)} levels "
+               f"({layered:g} in total) withdrawn untraded while {executed:g} traded elsewhere")
+        return make_finding(self.name, self.category, ev, actor_id=None, verdict=verdict,
+                            message=msg, citation=self.citation, evidence=evidence,
+                            anonymous=True)
+
+    # ------------------------------------------------------------------ state
+
+    def _expire(self, now: int) -> None:
+        q = self._expiry
+        while q and q[0][0] < now:
+            _, ep = q.popleft()
+            tr = self._traders.get(ep.key)
+            if tr is None or tr.episode is not ep or ep.deadline + self.cancel_ns >= now:
+                continue
+            tr.episode = None
+            if not ep.fired:
+                self._report_miss(ep, tr)
+
+    def _report_miss(self, ep: _Episode, tr: _Trader) -> None:
+        if ep.best is not None:
+            verdict = ep.best
+        elif ep.late_levels_ts:
+            verdict = self._verdict(ep, tr, ep.late_levels_ts,
+                                    levels=len(ep.canceled.keys() | ep.late.keys()))
+        elif ep.canceled:
+            verdict = self._verdict(ep, tr, ep.deadline, elapsed_ns=self.cancel_ns)
+        else:
+            return
+        self._near.offer(verdict, ts=ep.exec_ts, market_id=ep.key[1], actor_id=ep.key[0],
+                         detail={"layer_side": ep.layer_side, "executed": r6(ep.executed),
+                                 "levels_cancelled": len(ep.canceled)})
+
+    def finish(self, ctx: Any = None) -> list[AnomalyFinding]:
+        for tr in self._traders.values():
+            ep = tr.episode
+            if ep is not None and not ep.fired:
+                self._report_miss(ep, tr)
+                tr.episode = None
+        return []
+
+    def evict_idle(self, before_ts: int) -> None:
+        for key in [k for k, t in self._traders.items() if t.last_ts < before_ts]:
+            del self._traders[key]
+        for m in [m for m, ts in self._identified.items() if ts < before_ts]:
+            del self._identified[m]
+        for key in [k for k, q in self._withdrawals.items() if not q or q[-1].ts < before_ts]:
+            del self._withdrawals[key]
+        self._levels.evict_idle(before_ts)

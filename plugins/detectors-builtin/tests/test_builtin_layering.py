@@ -1,0 +1,131 @@
+"""Layering: scripted episodes that must fire, near-misses that must not."""
+
+from __future__ import annotations
+
+import pytest
+from horizon_flow_detectors_builtin.detectors.layering import LayeringConfig, LayeringDetector
+from horizon_flow_detectors_builtin.harness import drive
+from horizon_flow_detectors_builtin.scripting import Script
+
+
+def layering_episode(*, layers: int = 3, layer_size: float = 1000.0, executed: float = 100.0,
+                     cancel_after_ms: float = 800.0, placed_before_ms: float = 1000.0,
+                     keep_asks: float = 0.0) -> Script:
+    s = Script()
+    s.at(0).place("layerer", "genuine", "sell", 0.52, executed)
+    if keep_asks:
+        s.place("layerer", "other_ask", "sell", 0.53, keep_asks)
+    t_exec = max(2000.0, placed_before_ms + 1000.0)
+    s.at(t_exec - placed_before_ms)
+    for i in range(layers):
+        s.place("layerer", f"L{i}", "buy", round(0.49 - 0.01 * i, 2), layer_size)
+    s.at(t_exec).execute(taker="buyer", taker_oid="t1", maker="layerer", maker_oid="genuine",
+                         side="buy", price=0.52, size=executed)
+    for i in range(layers):
+        s.at(t_exec + cancel_after_ms * (i + 1) / layers).cancel(f"L{i}")
+    return s
+
+
+def test_fires_with_the_numbers_that_made_it():
+    (f,) = drive(LayeringDetector(), layering_episode().events)
+    assert (f.detector, f.category, f.actor_id) == ("layering", "layering", "layerer")
+    ev = f.evidence
+    assert ev["layer_side"] == "buy" and ev["execution_side"] == "sell"
+    assert ev["layer_prices"] == [0.49, 0.48, 0.47]
+    assert ev["layer_sizes"] == [1000.0, 1000.0, 1000.0]
+    assert ev["layer_order_ids"] == ["L0", "L1", "L2"]
+    assert ev["executed"] == 100.0 and ev["execution_order_ids"] == ["genuine"]
+    assert ev["layer_to_execution_ratio"] == 30.0
+    assert ev["cancel_after_execution_ms"] == 800.0
+    assert ev["own_resting_on_execution_side"] == 0.0
+    assert ev["anonymous"] is False
+    assert "2016/522" in f.citation and "FINRA" in f.citation
+    assert "3 buy orders" in f.message
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "threshold", "value", "required"),
+    [
+        ({"layers": 2}, "min_layers", 2.0, 3.0),
+        ({"cancel_after_ms": 4500.0}, "cancel_within_ms", 4500.0, 3000.0),
+        ({"layer_size": 90.0}, "min_layer_to_execution_ratio", 2.7, 3.0),
+        ({"keep_asks": 2000.0}, "max_two_sided_ratio", 2000 / 3000, 0.5),
+    ],
+)
+def test_one_threshold_short_does_not_fire_and_says_which(kwargs, threshold, value, required):
+    det = LayeringDetector()
+    assert drive(det, layering_episode(**kwargs).events) == []
+    (miss,) = det.near_misses()
+    assert miss["threshold"] == threshold
+    assert miss["value"] == pytest.approx(value, rel=1e-3)
+    assert miss["required"] == required
+    assert miss["actor_id"] == "layerer"
+
+
+def test_orders_resting_long_before_the_execution_are_not_layers():
+    det = LayeringDetector()
+    assert drive(det, layering_episode(placed_before_ms=60_000).events) == []
+
+
+def test_market_maker_ladder_cancelling_and_requoting_does_not_fire():
+    s = Script()
+    t = 0.0
+    for r in range(10):
+        for i in range(3):  # a symmetric three-level ladder
+            s.at(t).place("mm", f"b{r}_{i}", "buy", round(0.49 - 0.01 * i, 2), 100)
+            s.place("mm", f"a{r}_{i}", "sell", round(0.51 + 0.01 * i, 2), 100)
+        s.at(t + 300).execute(taker="buyer", taker_oid=f"t{r}", maker="mm",
+                              maker_oid=f"a{r}_0", side="buy", price=0.51, size=100)
+        for i in range(3):  # requote: pull everything, then the next round places anew
+            s.at(t + 400 + i).cancel(f"b{r}_{i}")
+            if i:
+                s.cancel(f"a{r}_{i}")
+        t += 1000
+    det = LayeringDetector()
+    assert drive(det, s.events) == []
+    misses = det.near_misses()
+    assert misses and {m["threshold"] for m in misses} == {"max_two_sided_ratio"}
+
+
+def test_confidence_rises_with_layers_and_ratio():
+    confs = [drive(LayeringDetector(), layering_episode(layers=n, layer_size=sz).events)[0]
+             .confidence for n, sz in ((3, 300.0), (4, 1000.0), (6, 3000.0))]
+    assert confs == sorted(confs) and confs[0] < confs[-1]
+
+
+def test_deterministic():
+    a = [f.to_dict() for f in drive(LayeringDetector(), layering_episode().events)]
+    b = [f.to_dict() for f in drive(LayeringDetector(), layering_episode().events)]
+    assert a == b and a
+
+
+def test_anonymous_layers_in_the_book_fire_at_lower_confidence():
+    s = Script(venue="kalshi")
+    s.at(0).snapshot([(0.49, 50), (0.48, 50), (0.47, 50)], [(0.51, 200), (0.52, 200)])
+    s.at(100).delta("buy", 0.49, 1050).delta("buy", 0.48, 1050).delta("buy", 0.47, 1050)
+    s.at(600).tape(0.51, 150, "buy").delta("sell", 0.51, 50)
+    s.at(900).delta("buy", 0.49, 50).delta("buy", 0.48, 50).delta("buy", 0.47, 50)
+    (f,) = drive(LayeringDetector(), s.events)
+    (named,) = drive(LayeringDetector(), layering_episode().events)
+    assert f.actor_id is None and f.evidence["anonymous"] is True
+    assert f.evidence["layer_prices"] == [0.49, 0.48, 0.47]
+    assert f.evidence["layered_size"] == 3000.0 and f.evidence["executed"] == 150.0
+    assert f.confidence < named.confidence
+
+
+def test_config_defaults_and_validation():
+    cfg = LayeringConfig()
+    assert (cfg.min_layers, cfg.cancel_within_ms) == (3, 3000.0)
+    with pytest.raises(ValueError, match="min_layers"):
+        LayeringConfig(min_layers=1)
+    with pytest.raises(ValueError, match="cancel_within_ms"):
+        LayeringConfig(cancel_within_ms=-1)
+
+
+def test_evict_idle_drops_state():
+    det = LayeringDetector()
+    s = layering_episode()
+    drive(det, s.events[:5], finish=False)
+    assert det._traders
+    det.evict_idle(s.now + 1)
+    assert not det._traders and not det._identified
