@@ -13,7 +13,6 @@ import pkgutil
 import sys
 from typing import Any
 
-import click
 import typer
 
 from ..errors import FlowError
@@ -81,9 +80,20 @@ def _configure_logging(argv: list[str], debug: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or bool(os.environ.get("HORIZON_FLOW_DEBUG"))
+    saved = os.environ.get("HORIZON_FLOW_NO_PLUGINS")
     if "--no-plugins" in args:
         os.environ["HORIZON_FLOW_NO_PLUGINS"] = "1"
     _configure_logging(args, debug)
+    try:
+        return _main(args, debug)
+    finally:  # main() may be called in-process (tests, embedding): leave the env as found
+        if saved is None:
+            os.environ.pop("HORIZON_FLOW_NO_PLUGINS", None)
+        else:
+            os.environ["HORIZON_FLOW_NO_PLUGINS"] = saved
+
+
+def _main(args: list[str], debug: bool) -> int:
     try:
         command = typer.main.get_command(build_app())
         result: Any = command.main(args=args, prog_name="flow", standalone_mode=False)
@@ -93,20 +103,22 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("aborted", file=sys.stderr)
         return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
     except Exception as exc:
+        # typer vendors click in recent releases, so its usage errors and Exit
+        # are recognised by shape rather than imported from click
+        code = getattr(exc, "exit_code", None)
+        if isinstance(code, int):
+            if callable(getattr(exc, "show", None)):
+                exc.show()
+            return code
         if debug:
             raise
         print(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for the "

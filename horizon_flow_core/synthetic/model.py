@@ -36,6 +36,9 @@ class MarketSpec:
     quote_size: float = 150.0
     #: standard deviation of the fair value's step, in ticks, every few seconds
     volatility_ticks: float = 0.35
+    #: a market maker's half spread, and the gap between its quote levels, in ticks
+    spread_ticks: int = 1
+    level_gap_ticks: int = 1
     venue: str = SYNTHETIC_VENUE
 
     def ticks(self, price: float) -> int:
@@ -68,7 +71,7 @@ def default_markets(n: int = 4) -> tuple[MarketSpec, ...]:
             out.append(MarketSpec(
                 market_id="HYPE" if k == 0 else f"COIN{k:03d}", kind=CRYPTO, tick=0.001,
                 decimals=3, start_price=24.5 + 3.0 * (k % 5), min_price=1.0, max_price=1000.0,
-                quote_size=120.0, volatility_ticks=4.0))
+                quote_size=120.0, volatility_ticks=4.0, spread_ticks=6, level_gap_ticks=3))
             continue
         j = i - i // 4
         name = (_PREDICTION_NAMES[j] if j < len(_PREDICTION_NAMES)

@@ -1,0 +1,391 @@
+"""Planted abuse episodes: scripted tasks that play one pattern and record the truth.
+
+Every script is a task (see :mod:`.flow`) acting on the same simulated book
+as the ordinary participants, so the episode's events are woven into the
+ordinary flow and the book a detector sees includes everyone's orders. Each
+script sizes itself from the live book (depth, touch) so the pattern clears
+the default thresholds of ``deployment.txt`` with a margin, and records an
+:class:`Episode` (category, market, abusers, first and last event time) when
+it ends.
+
+The patterns, as the built-in detectors and their sources define them:
+
+* spoofing: a genuine order on one side; a bait of >= 500 and >= 5x the
+  genuine execution on the other, tilting the top-5 book imbalance past 0.3;
+  the genuine order executes; the bait is cancelled within 2 s, unfilled.
+* layering: >= 3 orders at successive price levels on one side, an execution
+  on the other side, then every layer cancelled within 3 s.
+* quote_stuffing: a burst of placements and cancels far away from the touch,
+  tens of messages a second against the actor's own quiet baseline, with no
+  executions.
+* wash_trade: an actor crossing its own orders; a ring of wallets trading the
+  same size back and forth so nobody's position changes.
+* momentum_ignition: a rapid burst of aggressive orders sweeping the book
+  one way, followers joining, then the same actor trading the other way into
+  the move.
+* iceberg: an order showing a small size at one price, refilled after each
+  execution, so executions there far exceed the displayed size.
+* split_order: a large parent worked as many child orders of near-identical
+  size on one side at a regular cadence.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from typing import Final
+
+from .flow import NS, Task, World, available, round_size
+from .model import Episode
+from .sim import BUY, SELL, MarketSim, SimOrder
+
+MS: Final = 1_000_000
+
+CATEGORIES: Final[tuple[str, ...]] = (
+    "spoofing", "layering", "quote_stuffing", "wash_trade", "momentum_ignition", "iceberg",
+    "split_order",
+)
+
+
+def _opposite(side: str) -> str:
+    return SELL if side == BUY else BUY
+
+
+def _ms(rng: random.Random, lo: float, hi: float) -> int:
+    return int(rng.uniform(lo, hi) * MS)
+
+
+def _improve(m: MarketSim, side: str) -> int | None:
+    """The price one tick better than the touch on ``side`` that still does not cross."""
+    best, other = m.best(side), m.best(_opposite(side))
+    if best is None:
+        return None
+    ticks = best + 1 if side == BUY else best - 1
+    if other is not None and ((side == BUY and ticks >= other) or (side == SELL and ticks <= other)):
+        return best
+    return ticks
+
+
+def _counterparty(world: World, m: MarketSim, rng: random.Random, exclude: set[str]) -> str:
+    """An ordinary trader of the market (or a fresh one) to take the other side."""
+    pool = [a for a in world.takers[m.market_id] if a not in exclude]
+    if pool:
+        return pool[rng.randrange(len(pool))]
+    return world.new_actor("small")
+
+
+class _Record:
+    """Collects the episode's extent and publishes it when the script ends."""
+
+    def __init__(self, world: World, episode_id: str, category: str, m: MarketSim,
+                 out: list[Episode]) -> None:
+        self.world, self.episode_id, self.category, self.m, self.out = (
+            world, episode_id, category, m, out)
+        self.start = world.sim.now
+        self.actors: list[str] = []
+
+    def actor(self, role: str | None = None) -> str:
+        actor = self.world.new_actor(role or self.category)
+        self.actors.append(actor)
+        return actor
+
+    def done(self, description: str, **details: object) -> None:
+        self.out.append(Episode(
+            episode_id=self.episode_id, category=self.category, market_id=self.m.market_id,
+            actor_ids=tuple(self.actors), start_ts=self.start, end_ts=self.world.sim.now,
+            description=description, venue=self.m.venue, details=dict(details)))
+
+
+# --------------------------------------------------------------------------- spoofing
+
+
+def spoofing(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Task:
+    sim = world.sim
+    actor = rec.actor()
+    bait_side = BUY if rng.random() < 0.5 else SELL
+    side = _opposite(bait_side)
+    genuine_ticks = _improve(m, side)
+    if genuine_ticks is None:
+        return
+    genuine_size = round_size(m, m.spec.quote_size * rng.uniform(0.3, 0.6))
+    rec.start = sim.now
+    genuine = sim.place(m, actor, side, genuine_ticks, genuine_size, post_only=True)
+    yield _ms(rng, 100, 400)
+    # Size the bait to tilt the top-5 book to an imbalance of about 0.5.
+    s_depth, o_depth = m.depth(bait_side, 5), m.depth(side, 5)
+    bait_size = round_size(m, max(500.0 * rng.uniform(1.3, 2.0),
+                                  6.0 * genuine_size * rng.uniform(1.2, 1.6),
+                                  3.0 * o_depth - s_depth + 100.0))
+    best = m.best(bait_side)
+    if best is None:
+        return
+    bait_ticks = best - 1 if bait_side == BUY else best + 1
+    bait = sim.place(m, actor, bait_side, bait_ticks, bait_size, post_only=True)
+    yield _ms(rng, 150, 500)
+    cp = _counterparty(world, m, rng, {actor})
+    if sim.is_resting(genuine) and genuine is not None:
+        sim.place(m, cp, bait_side, genuine.ticks, genuine.size, ioc=True)
+    yield _ms(rng, 100, 600)
+    if bait is not None:
+        sim.cancel(m, bait)
+    if genuine is not None and sim.is_resting(genuine):
+        sim.cancel(m, genuine)
+    rec.done(f"bait {bait_side} {bait_size:g} beside a genuine {side} {genuine_size:g}, "
+             f"cancelled once the genuine order traded",
+             bait_side=bait_side, bait_size=bait_size, genuine_size=genuine_size)
+
+
+# --------------------------------------------------------------------------- layering
+
+
+def layering(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Task:
+    sim = world.sim
+    actor = rec.actor()
+    layer_side = BUY if rng.random() < 0.5 else SELL
+    side = _opposite(layer_side)
+    genuine_ticks = _improve(m, side)
+    best = m.best(layer_side)
+    if genuine_ticks is None or best is None:
+        return
+    genuine_size = round_size(m, m.spec.quote_size * rng.uniform(0.3, 0.6))
+    rec.start = sim.now
+    genuine = sim.place(m, actor, side, genuine_ticks, genuine_size, post_only=True)
+    yield _ms(rng, 80, 250)
+    n_layers = rng.randint(3, 5)
+    step = 1 if layer_side == BUY else -1
+    layers: list[SimOrder] = []
+    layer_size = round_size(m, m.spec.quote_size * rng.uniform(1.5, 2.5))
+    for i in range(n_layers):
+        ticks = best - step * (i + 1) * m.spec.level_gap_ticks // m.spec.level_gap_ticks
+        order = sim.place(m, actor, layer_side, ticks - step * 0, layer_size, post_only=True)
+        if order is not None:
+            layers.append(order)
+        yield _ms(rng, 20, 120)
+    yield _ms(rng, 100, 400)
+    cp = _counterparty(world, m, rng, {actor})
+    if genuine is not None and sim.is_resting(genuine):
+        sim.place(m, cp, layer_side, genuine.ticks, genuine.size, ioc=True)
+    yield _ms(rng, 100, 500)
+    for order in layers:
+        sim.cancel(m, order)
+        yield _ms(rng, 5, 60)
+    if genuine is not None and sim.is_resting(genuine):
+        sim.cancel(m, genuine)
+    rec.done(f"{len(layers)} {layer_side} layers of {layer_size:g} at successive levels, "
+             f"cancelled after a genuine {side} {genuine_size:g} traded",
+             layers=len(layers), layer_side=layer_side, layer_size=layer_size)
+
+
+# --------------------------------------------------------------------------- quote stuffing
+
+
+def quote_stuffing(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Task:
+    sim = world.sim
+    actor = rec.actor()
+    # A quiet baseline first: a few orders over several minutes, far from the touch.
+    for _ in range(3):
+        side = BUY if rng.random() < 0.5 else SELL
+        far = _far_ticks(m, side, rng)
+        if far is not None:
+            o = sim.place(m, actor, side, far, round_size(m, m.spec.quote_size * 0.2),
+                          post_only=True)
+            yield int(rng.uniform(20, 60) * NS)
+            if o is not None:
+                sim.cancel(m, o)
+        yield int(rng.uniform(60, 120) * NS)
+    rec.start = sim.now
+    n = rng.randint(120, 200)
+    for _ in range(n):
+        side = BUY if rng.random() < 0.5 else SELL
+        far = _far_ticks(m, side, rng)
+        if far is None:
+            continue
+        o = sim.place(m, actor, side, far, round_size(m, m.spec.quote_size * 0.1), post_only=True)
+        yield _ms(rng, 2, 8)
+        if o is not None:
+            sim.cancel(m, o)
+        yield _ms(rng, 2, 8)
+    rec.done(f"burst of {n} placements and cancels far from the touch in about "
+             f"{(sim.now - rec.start) / NS:.1f} s, no executions", messages=2 * n)
+
+
+def _far_ticks(m: MarketSim, side: str, rng: random.Random) -> int | None:
+    best = m.best(side)
+    if best is None:
+        return None
+    off = rng.randint(4, 8) * m.spec.level_gap_ticks
+    return m.clamp(best - off if side == BUY else best + off)
+
+
+# --------------------------------------------------------------------------- wash trades
+
+
+def wash_self(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Task:
+    sim = world.sim
+    actor = rec.actor("wash_trade")
+    rec.start = sim.now
+    rounds = rng.randint(4, 7)
+    size = round_size(m, m.spec.quote_size * rng.uniform(0.5, 1.0))
+    for i in range(rounds):
+        side = SELL if i % 2 == 0 else BUY
+        ticks = _improve(m, side)
+        if ticks is not None:
+            sim.place(m, actor, side, ticks, size, post_only=True)
+            yield _ms(rng, 50, 300)
+            sim.place(m, actor, _opposite(side), ticks, size, ioc=True, allow_self=True)
+        yield int(rng.uniform(5, 20) * NS)
+    rec.done(f"one account crossing its own orders {rounds} times, {size:g} each",
+             rounds=rounds, size=size)
+
+
+def wash_ring(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Task:
+    sim = world.sim
+    n = rng.choice((2, 3))
+    ring = [rec.actor("wash_trade") for _ in range(n)]
+    rec.start = sim.now
+    size = round_size(m, m.spec.quote_size * rng.uniform(0.5, 1.2))
+    rounds = n * rng.randint(3, 4)
+    for i in range(rounds):
+        seller, buyer = ring[i % n], ring[(i + 1) % n]
+        ticks = _improve(m, SELL)
+        if ticks is not None:
+            sim.place(m, seller, SELL, ticks, size, post_only=True)
+            yield _ms(rng, 50, 400)
+            sim.place(m, buyer, BUY, ticks, size, ioc=True)
+        yield int(rng.uniform(5, 25) * NS)
+    # Close the ring so every wallet ends where it started.
+    rec.done(f"{n} wallets passing {size:g} around {rounds} times with no net change",
+             ring=n, rounds=rounds, size=size)
+
+
+# --------------------------------------------------------------------------- momentum
+
+
+def momentum_ignition(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Task:
+    sim = world.sim
+    actor = rec.actor()
+    side = BUY if rng.random() < 0.5 else SELL
+    rec.start = sim.now
+    start_best = m.best(_opposite(side))
+    pushes = rng.randint(5, 8)
+    bought = 0.0
+    for _ in range(pushes):
+        size = round_size(m, available(m, side, 1))
+        if size > 0.01:
+            bought += sim.take(m, actor, side, size, levels=1)
+        yield _ms(rng, 100, 400)
+    # Followers join the move.
+    for _ in range(rng.randint(2, 4)):
+        cp = _counterparty(world, m, rng, {actor})
+        size = round_size(m, min(available(m, side, 1), m.spec.quote_size * 0.5))
+        if size > 0.01:
+            sim.take(m, cp, side, size, levels=1)
+        yield _ms(rng, 200, 800)
+    yield _ms(rng, 500, 2000)
+    # Unwind into the move.
+    left = bought
+    while left > 0.01:
+        size = round_size(m, min(left, available(m, _opposite(side), 2)))
+        if size <= 0.01:
+            break
+        left -= sim.take(m, actor, _opposite(side), size, levels=2)
+        yield _ms(rng, 100, 500)
+    end_best = m.best(_opposite(side))
+    rec.done(f"{pushes} aggressive {side}s ({bought:g}) moving the touch, then unwound",
+             side=side, volume=bought, start_touch=None if start_best is None
+             else m.spec.price(start_best),
+             end_touch=None if end_best is None else m.spec.price(end_best))
+
+
+# --------------------------------------------------------------------------- iceberg
+
+
+def iceberg(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Task:
+    sim = world.sim
+    actor = rec.actor()
+    side = SELL if rng.random() < 0.5 else BUY
+    ticks = _improve(m, side)
+    if ticks is None:
+        return
+    shown = round_size(m, m.spec.quote_size * rng.uniform(0.4, 0.7))
+    refills = rng.randint(6, 10)
+    rec.start = sim.now
+    executed = 0.0
+    for _ in range(refills):
+        order = sim.place(m, actor, side, ticks, shown, post_only=True)
+        if order is None or order.ticks != ticks:
+            if order is not None:
+                sim.cancel(m, order)
+            break
+        yield _ms(rng, 300, 2000)
+        cp = _counterparty(world, m, rng, {actor})
+        size = m.level_size(side, ticks)
+        before = order.size
+        sim.place(m, cp, _opposite(side), ticks, size, ioc=True)
+        executed += before - (order.size if sim.is_resting(order) else 0.0)
+        if sim.is_resting(order):
+            sim.cancel(m, order)
+        yield _ms(rng, 50, 300)
+    rec.done(f"{side} iceberg showing {shown:g} at {m.spec.price(ticks):g}, refilled "
+             f"{refills} times ({executed:g} executed)", shown=shown, executed=executed,
+             price=m.spec.price(ticks))
+
+
+# --------------------------------------------------------------------------- split order
+
+
+def split_order(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Task:
+    sim = world.sim
+    actor = rec.actor()
+    side = BUY if rng.random() < 0.5 else SELL
+    child = round_size(m, m.spec.quote_size * rng.uniform(0.5, 0.9))
+    n = rng.randint(14, 20)
+    cadence = rng.uniform(15.0, 30.0)
+    rec.start = sim.now
+    done = 0.0
+    for _ in range(n):
+        size = round_size(m, child * rng.uniform(0.97, 1.03))
+        size = min(size, round_size(m, available(m, side, 3)))
+        if size > 0.01:
+            done += sim.take(m, actor, side, size, levels=3)
+        yield int(cadence * rng.uniform(0.9, 1.1) * NS)
+    rec.done(f"parent {side} of {done:g} worked as {n} children of about {child:g} every "
+             f"{cadence:.0f} s", side=side, children=n, child_size=child, total=done)
+
+
+# --------------------------------------------------------------------------- registry
+
+Script = Callable[[World, MarketSim, _Record, random.Random], Task]
+
+SCRIPTS: Final[dict[str, tuple[Script, ...]]] = {
+    "spoofing": (spoofing,),
+    "layering": (layering,),
+    "quote_stuffing": (quote_stuffing,),
+    "wash_trade": (wash_self, wash_ring),
+    "momentum_ignition": (momentum_ignition,),
+    "iceberg": (iceberg,),
+    "split_order": (split_order,),
+}
+
+#: Longest an episode script runs, in seconds, for scheduling them apart.
+DURATION_S: Final[dict[str, float]] = {
+    "spoofing": 3.0, "layering": 4.0, "quote_stuffing": 700.0, "wash_trade": 200.0,
+    "momentum_ignition": 20.0, "iceberg": 30.0, "split_order": 650.0,
+}
+
+
+def episode_task(world: World, category: str, index: int, m: MarketSim,
+                 out: list[Episode]) -> Task:
+    """The task playing the ``index``-th planted episode of ``category`` in market ``m``."""
+    scripts = SCRIPTS[category]
+    script = scripts[index % len(scripts)]
+    rec = _Record(world, f"{category}-{index + 1}", category, m, out)
+    return script(world, m, rec, world.rng())
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b) if b else 0
+
+
+__all__ = ["CATEGORIES", "DURATION_S", "SCRIPTS", "episode_task", "math"]
