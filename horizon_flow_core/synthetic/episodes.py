@@ -31,7 +31,6 @@ The patterns, as the built-in detectors and their sources define them:
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable
 from typing import Final
@@ -156,9 +155,11 @@ def layering(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Ta
     step = 1 if layer_side == BUY else -1
     layers: list[SimOrder] = []
     layer_size = round_size(m, m.spec.quote_size * rng.uniform(1.5, 2.5))
+    gap = m.spec.level_gap_ticks
     for i in range(n_layers):
-        ticks = best - step * (i + 1) * m.spec.level_gap_ticks // m.spec.level_gap_ticks
-        order = sim.place(m, actor, layer_side, ticks - step * 0, layer_size, post_only=True)
+        # One level behind the other: best - gap, best - 2 gap, ... for bids.
+        ticks = best - step * (i + 1) * gap
+        order = sim.place(m, actor, layer_side, ticks, layer_size, post_only=True)
         if order is not None:
             layers.append(order)
         yield _ms(rng, 20, 120)
@@ -231,9 +232,11 @@ def wash_self(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> T
         side = SELL if i % 2 == 0 else BUY
         ticks = _improve(m, side)
         if ticks is not None:
-            sim.place(m, actor, side, ticks, size, post_only=True)
+            order = sim.place(m, actor, side, ticks, size, post_only=True)
             yield _ms(rng, 50, 300)
-            sim.place(m, actor, _opposite(side), ticks, size, ioc=True, allow_self=True)
+            if order is not None and sim.is_resting(order):
+                sim.place(m, actor, _opposite(side), order.ticks, order.size, ioc=True,
+                          allow_self=True)
         yield int(rng.uniform(5, 20) * NS)
     rec.done(f"one account crossing its own orders {rounds} times, {size:g} each",
              rounds=rounds, size=size)
@@ -250,11 +253,14 @@ def wash_ring(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> T
         seller, buyer = ring[i % n], ring[(i + 1) % n]
         ticks = _improve(m, SELL)
         if ticks is not None:
-            sim.place(m, seller, SELL, ticks, size, post_only=True)
+            order = sim.place(m, seller, SELL, ticks, size, post_only=True)
             yield _ms(rng, 50, 400)
-            sim.place(m, buyer, BUY, ticks, size, ioc=True)
+            if order is not None and sim.is_resting(order):
+                sim.place(m, buyer, BUY, order.ticks, order.size, ioc=True)
+                if sim.is_resting(order):  # an outsider got in first: withdraw the rest
+                    sim.cancel(m, order)
         yield int(rng.uniform(5, 25) * NS)
-    # Close the ring so every wallet ends where it started.
+    # Each wallet sold and bought the same number of times: no net change.
     rec.done(f"{n} wallets passing {size:g} around {rounds} times with no net change",
              ring=n, rounds=rounds, size=size)
 
@@ -383,9 +389,3 @@ def episode_task(world: World, category: str, index: int, m: MarketSim,
     rec = _Record(world, f"{category}-{index + 1}", category, m, out)
     return script(world, m, rec, world.rng())
 
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b) if b else 0
-
-
-__all__ = ["CATEGORIES", "DURATION_S", "SCRIPTS", "episode_task", "math"]

@@ -45,8 +45,11 @@ def round_size(m: MarketSim, size: float) -> float:
 class World:
     """The simulator plus what tasks share: rngs, roles, the participants per market."""
 
-    def __init__(self, sim: Simulator, seed: int) -> None:
+    def __init__(self, sim: Simulator, seed: int, *, keep_departed: bool = True) -> None:
         self.sim = sim
+        #: keep roles of actors that left (a scenario's ground truth); a long
+        #: benchmark stream with churn drops them to stay bounded
+        self.keep_departed = keep_departed
         self.seed = seed
         self._master = random.Random(seed)
         self.roles: dict[str, str] = {}
@@ -70,6 +73,11 @@ class World:
 
     def spawn(self, delay_ns: int, task: Task) -> None:
         self.spawned.append((delay_ns, task))
+
+    def leave(self, actor: str, market_ids: list[str]) -> None:
+        self.sim.forget(actor, market_ids)
+        if not self.keep_departed:
+            self.roles.pop(actor, None)
 
 
 # --------------------------------------------------------------------------- market
@@ -196,6 +204,7 @@ def small_trader_task(world: World, markets: list[MarketSim], actor: str, *,
         sim.cancel(mk, order)
     for m in markets:
         world.takers[m.market_id].remove(actor)
+    world.leave(actor, [m.market_id for m in markets])
 
 
 def directional_trader_task(world: World, m: MarketSim, actor: str, side: str, *,
@@ -223,6 +232,7 @@ def directional_trader_task(world: World, m: MarketSim, actor: str, side: str, *
                     sim.cancel(m, order)
         yield exp_ns(rng, mean_gap)
     world.takers[m.market_id].remove(actor)
+    world.leave(actor, [m.market_id])
 
 
 # --------------------------------------------------------------------------- population

@@ -141,6 +141,11 @@ class Simulator:
     def position(self, actor: str, market_id: str) -> float:
         return self.positions.get((actor, market_id), 0.0)
 
+    def forget(self, actor: str, market_ids: list[str]) -> None:
+        """Drop a departed actor's positions (bounded memory under churn)."""
+        for market_id in market_ids:
+            self.positions.pop((actor, market_id), None)
+
     # ------------------------------------------------------------------ actions
     def place(self, m: MarketSim, actor: str, side: str, ticks: int, size: float, *,
               post_only: bool = False, ioc: bool = False, allow_self: bool = False
