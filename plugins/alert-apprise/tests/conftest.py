@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 import orjson
 import pytest
 from aiosmtpd.controller import Controller
+
 from horizon_flow_core.findings import AnomalyFinding
 from horizon_flow_core.profiles import ActorProfile
 
@@ -54,7 +55,7 @@ class HttpSink:
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 raw = self.rfile.read(length)
                 if sink.delay_s:
@@ -151,7 +152,7 @@ class SmtpSink:
         sink = self
 
         class Handler:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 msg = message_from_bytes(envelope.content, policy=policy.default)
                 with sink._cond:
                     sink.messages.append({"from": envelope.mail_from, "to": envelope.rcpt_tos,
