@@ -90,7 +90,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "BUY", "KINDS", "PLUGIN_API_VERSION", "SELL", "SUPPORTED_PLUGIN_API_VERSIONS", "TAXONOMY_CLASSES",
+    "BUY", "KINDS", "PLUGIN_API_VERSION", "SELL", "SUPPORTED_PLUGIN_API_VERSIONS",
+    "TAXONOMY_CLASSES",
     "ActorProfile", "AlertRouterSpec", "AlertSink", "AnomalyCategory", "AnomalyFinding",
     "AnomalySeverity", "AuditChainError", "AuditSink", "Category", "ConfigError", "ConfigSection",
     "Detector", "DetectorContext", "DetectorSpec", "EventKind", "FeedError", "FindingQuery",

@@ -85,13 +85,21 @@ def _severity(instance: Any, attribute: attrs.Attribute[str], value: str) -> Non
         raise ValueError(f"severity must be one of low, medium, high, critical, got {value!r}")
 
 
+def _as_str(value: object) -> str:
+    return str(value)
+
+
+def _lower_str(value: object) -> str:
+    return str(value).lower()
+
+
 @attrs.frozen
 class AnomalyFinding:
     """One finding. ``id`` and ``seq`` are filled by the engine when it emits the finding."""
 
     detector: str
-    category: str = attrs.field(converter=str)
-    severity: str = attrs.field(converter=lambda s: str(s).lower(), validator=_severity)
+    category: str = attrs.field(converter=_as_str)
+    severity: str = attrs.field(converter=_lower_str, validator=_severity)
     confidence: float = attrs.field(converter=float, validator=_confidence)
     venue: str
     market_id: str

@@ -12,13 +12,23 @@ from typing import Any
 
 import attrs
 
-from .components import AlertSink, AuditSink, Detector, FlowStore, FrameNormalizer, LiveSource, \
-    Profiler, Runtime, SourceContext
+from .components import (
+    AlertSink,
+    AuditSink,
+    Detector,
+    FlowStore,
+    FrameNormalizer,
+    LiveSource,
+    Profiler,
+    Runtime,
+    SourceContext,
+)
 
 
 def _name(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
     if not value or not all(c.isalnum() or c in "_-." for c in value):
-        raise ValueError(f"{type(instance).__name__}.{attribute.name}: bad component name {value!r}")
+        raise ValueError(f"{type(instance).__name__}.{attribute.name}: "
+                         f"bad component name {value!r}")
 
 
 @attrs.frozen

@@ -1,4 +1,4 @@
-"""Bad feed lines never stop a scan: counted, reported with line and reason, kept beside the output."""
+"""Bad feed lines never stop a scan: counted, reported with line and reason, and kept."""
 
 from __future__ import annotations
 

@@ -158,7 +158,8 @@ class AuditLog:
         self._pending: list[AuditRecord] = []
         self._listeners: list[Callable[[AuditRecord], None]] = []
         head = sink.head()
-        self._seq, self._prev = head if head is not None else (0, GENESIS_HASH)
+        self._seq: int = head[0] if head is not None else 0
+        self._prev: str = head[1] if head is not None else GENESIS_HASH
         self.records_written = 0
         # record() may be called from the engine and from a daemon's housekeeping
         # thread; the chain must never fork

@@ -116,8 +116,9 @@ def _main(args: list[str], debug: bool) -> int:
         # are recognised by shape rather than imported from click
         code = getattr(exc, "exit_code", None)
         if isinstance(code, int):
-            if callable(getattr(exc, "show", None)):
-                exc.show()
+            show = getattr(exc, "show", None)
+            if callable(show):
+                show()
             return code
         if debug:
             raise

@@ -70,20 +70,22 @@ def info(name: str = typer.Argument(..., help="Plugin (entry point or distributi
         raise PluginError(f"no plugin named {name!r} (installed: {names})")
     components: list[dict[str, Any]] = []
     dist = rec.distribution
-    for kind, specs in (("detector", pm.detector_specs(False)), ("profiler", pm.profiler_specs(False)),
-                        ("venue", pm.venue_specs(False)), ("store", pm.store_specs(False)),
-                        ("alert_router", pm.alert_router_specs(False))):
+    groups: list[tuple[str, list[Any]]] = [
+        ("detector", pm.detector_specs(False)), ("profiler", pm.profiler_specs(False)),
+        ("venue", pm.venue_specs(False)), ("store", pm.store_specs(False)),
+        ("alert_router", pm.alert_router_specs(False))]
+    for kind, specs in groups:
         for spec in specs:
             if spec.plugin != dist:
                 continue
             cls = getattr(spec, "config_class", None)
             section = {"detector": f"detectors.{spec.name}", "venue": f"venues.{spec.name}",
                        "profiler": "actors"}.get(kind)
+            cls_name = f"{cls.__module__}.{cls.__qualname__}" if cls else None
             components.append({"kind": kind, "name": spec.name,
                                "description": spec.description,
                                "config_section": section if cls is not None else None,
-                               "config_class": f"{cls.__module__}.{cls.__qualname__}" if cls else None,
-                               "defaults": _defaults(cls)})
+                               "config_class": cls_name, "defaults": _defaults(cls)})
     for sec in pm.config_sections():
         if sec.plugin == dist:
             cls = sec.config_class

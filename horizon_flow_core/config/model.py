@@ -38,6 +38,10 @@ def _severity(instance: Any, attribute: attrs.Attribute[Any], value: str) -> Non
                          f"got {value!r}")
 
 
+def _lower(value: str) -> str:
+    return value.lower() if isinstance(value, str) else value
+
+
 @attrs.frozen
 class WindowsConfig:
     """Shared time windows detectors may use (seconds)."""
@@ -91,9 +95,9 @@ class StoresConfig:
 
 @attrs.frozen
 class AlertsConfig:
-    """Global alert settings; routes are ``[alerts.routes.<name>]`` tables owned by alert plugins."""
+    """Global alert settings; ``[alerts.routes.<name>]`` tables belong to alert plugins."""
 
-    severity_floor: str = attrs.field(default="high", converter=str.lower, validator=_severity)
+    severity_floor: str = attrs.field(default="high", converter=_lower, validator=_severity)
     confidence_floor: float = attrs.field(default=0.0, validator=[_non_negative, _at_most_one])
 
 

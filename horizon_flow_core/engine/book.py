@@ -124,4 +124,5 @@ class L2Book:
         return (b - a) / (b + a)
 
     def __repr__(self) -> str:
-        return f"L2Book(bid={self.best_bid()}, ask={self.best_ask()}, levels={len(self.bids)}/{len(self.asks)})"
+        return (f"L2Book(bid={self.best_bid()}, ask={self.best_ask()}, "
+                f"levels={len(self.bids)}/{len(self.asks)})")

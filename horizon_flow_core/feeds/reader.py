@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from ..errors import FeedError
 from ..events import MarketEvent, event_from_dict
@@ -20,7 +20,7 @@ def open_feed_text(path: str | Path) -> IO[bytes]:
         with p.open("rb") as probe:
             magic = probe.read(2)
         if magic == b"\x1f\x8b":
-            return gzip.open(p, "rb")
+            return cast(IO[bytes], gzip.open(p, "rb"))
         return p.open("rb")
     except FileNotFoundError:
         raise FeedError("feed log not found", source=str(p)) from None

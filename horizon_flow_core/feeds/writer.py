@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from ..events import MarketEvent, event_to_dict
 from ..jsonio import dumps
@@ -15,7 +15,7 @@ def write_events(path: str | Path, events: Iterable[MarketEvent]) -> int:
     """Write a normalized feed log (``.gz`` compresses); returns the number of events."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fh: IO[bytes] = gzip.open(p, "wb") if p.suffix == ".gz" else p.open("wb")
+    fh = cast(IO[bytes], gzip.open(p, "wb") if p.suffix == ".gz" else p.open("wb"))
     n = 0
     with fh:
         for ev in events:

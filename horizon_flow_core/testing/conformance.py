@@ -80,7 +80,9 @@ def check_detector(factory: Callable[..., Any], config_class: type | None = None
 
 
 def check_venue(normalizer_factory: Callable[[], Any], frames: Iterable[Any],
-                unknown_frame: Any = {"surely": "not a frame of this venue"}) -> list[MarketEvent]:
+                unknown_frame: Any = None) -> list[MarketEvent]:
+    if unknown_frame is None:
+        unknown_frame = {"surely": "not a frame of this venue"}
     frames = list(frames)
 
     def run_once() -> list[MarketEvent]:

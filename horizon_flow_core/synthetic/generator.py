@@ -1,0 +1,185 @@
+"""The driver: a discrete-event loop over participant and episode tasks.
+
+Tasks sit in a heap keyed by ``(wake time, creation number)``, so the order
+of events depends only on the seed: the same seed gives the same events,
+byte for byte, on every machine and Python version (``random.Random`` is
+specified to be reproducible for a given seed).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator, Sequence
+from typing import Final
+
+from ..events import MarketEvent
+from .episodes import CATEGORIES, DURATION_S, episode_task
+from .flow import NS, Task, World, populate
+from .model import Episode, MarketSpec, Scenario, default_markets
+from .sim import MarketSim, Simulator
+
+#: 2025-01-06T14:00:00Z, a Monday afternoon in New York: a fixed default start.
+DEFAULT_START_TS: Final = 1_736_172_000 * NS
+
+#: Roughly how many events a default market produces per second of market
+#: time (measured on the default population), used to turn an event target
+#: into a duration for spreading the planted episodes.
+_EVENTS_PER_MARKET_S: Final = 9.0
+
+#: Episode slots leave this much time around the long episodes.
+_MARGIN_S: Final = 20.0
+
+
+def _markets(markets: int | Sequence[MarketSpec]) -> dict[str, MarketSim]:
+    specs = default_markets(markets) if isinstance(markets, int) else tuple(markets)
+    if not specs:
+        raise ValueError("the synthetic feed needs at least one market")
+    ids = [s.market_id for s in specs]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"duplicate market ids: {sorted(ids)}")
+    return {s.market_id: MarketSim(s) for s in specs}
+
+
+class _Loop:
+    def __init__(self, world: World, start_ts: int) -> None:
+        self.world = world
+        self.start_ts = start_ts
+        self._heap: list[tuple[int, int, Task]] = []
+        self._n = 0
+
+    def add(self, at_ts: int, task: Task) -> None:
+        self._n += 1
+        heapq.heappush(self._heap, (at_ts, self._n, task))
+
+    def run(self) -> Iterator[MarketEvent]:
+        """Run tasks in time order, yielding their events as they are made."""
+        world, sim, heap = self.world, self.world.sim, self._heap
+        while heap:
+            ts, _, task = heapq.heappop(heap)
+            sim.now = ts
+            try:
+                delay: int | None = next(task)
+            except StopIteration:
+                delay = None
+            if sim.out:
+                out = sim.out
+                sim.out = []
+                yield from out
+            if delay is not None:
+                self.add(ts + max(delay, 1), task)
+            if world.spawned:
+                for d, t in world.spawned:
+                    self.add(ts + d, t)
+                world.spawned.clear()
+
+
+def _plan(n_markets: int, per_category: int, duration_s: float) -> list[tuple[float, str, int,
+                                                                               int]]:
+    """``(start offset s, category, index, market index)`` for every planted episode.
+
+    Episodes are interleaved by category and spread over the markets and the
+    duration, the long ones (quote stuffing's baseline, split orders) placed
+    where they can finish.
+    """
+    items = [(cat, i) for i in range(per_category) for cat in CATEGORIES]
+    k = len(items)
+    plan = []
+    for j, (cat, i) in enumerate(items):
+        slot = _MARGIN_S + (duration_s - 2 * _MARGIN_S) * j / max(k, 1)
+        latest = duration_s - DURATION_S[cat] - _MARGIN_S
+        start = max(min(slot, latest), _MARGIN_S)
+        plan.append((start, cat, i, j % n_markets))
+    return plan
+
+
+def generate(seed: int = 42, markets: int | Sequence[MarketSpec] = 4, actors: int = 40,
+             events: int = 40_000, episodes: bool | int = True,
+             start_ts: int = DEFAULT_START_TS) -> Scenario:
+    """A seeded synthetic feed over several markets, with planted episodes of every category.
+
+    ``markets``: how many (default: three prediction markets and a crypto
+    perp) or the specs. ``actors``: ordinary participants (about a fifth of
+    them market makers). ``events``: roughly how many events to generate (the
+    feed runs until it has at least this many and every planted episode has
+    finished). ``episodes``: ``True`` plants 3 of each category, an int that
+    many, ``False`` or 0 none. The result is deterministic for the arguments.
+    """
+    if events < 0 or actors < 0:
+        raise ValueError("events and actors must be >= 0")
+    per_category = 3 if episodes is True else int(episodes)
+    sims = _markets(markets)
+    sim = Simulator(sims, start_ts)
+    world = World(sim, seed)
+    loop = _Loop(world, start_ts)
+    for delay, task in populate(world, actors):
+        loop.add(start_ts + delay, task)
+    market_list = list(sims.values())
+    duration_s = max(events / (_EVENTS_PER_MARKET_S * len(sims)), 60.0)
+    if per_category > 0:
+        need = max(DURATION_S.values()) + 2 * _MARGIN_S + 7 * per_category * 10.0
+        duration_s = max(duration_s, need)
+    planted: list[Episode] = []
+    plan = _plan(len(market_list), per_category, duration_s)
+    for start, cat, i, mi in plan:
+        loop.add(start_ts + int(start * NS), _late(world, cat, i, market_list[mi], planted))
+    out: list[MarketEvent] = []
+    for ev in loop.run():
+        out.append(ev)
+        if len(out) >= events and len(planted) >= len(plan):
+            break
+    end_ts = out[-1].ts if out else start_ts
+    planted.sort(key=lambda e: (e.start_ts, e.episode_id))
+    return Scenario(seed=seed, events=out, episodes=planted, markets=tuple(
+        m.spec for m in market_list), roles=dict(sorted(world.roles.items())),
+        start_ts=start_ts, end_ts=end_ts)
+
+
+def _late(world: World, category: str, index: int, m: MarketSim, out: list[Episode]) -> Task:
+    """Start the episode's script only when its time comes (it reads the book then)."""
+    yield from episode_task(world, category, index, m, out)
+
+
+def generate_stream(seed: int = 42, n_events: int = 1_000_000, n_markets: int = 8,
+                    n_actors: int = 200, *, churn_per_hour: float = 0.0,
+                    lifetime_s: float | None = None, episodes_every_s: float | None = None,
+                    episodes_out: list[Episode] | None = None,
+                    start_ts: int = DEFAULT_START_TS) -> Iterator[MarketEvent]:
+    """``n_events`` synthetic events, made lazily with bounded memory (for benchmarks).
+
+    The same ordinary flow as :func:`generate` over ``n_markets`` markets.
+    ``churn_per_hour``: new small and directional traders arriving per hour
+    of market time, each living ``lifetime_s`` (default one hour), so the
+    number of distinct actors grows with the stream while the live ones stay
+    bounded. ``episodes_every_s``: plant an episode (categories in turn,
+    markets in turn) that often; they are appended to ``episodes_out``.
+    """
+    sims = _markets(n_markets)
+    sim = Simulator(sims, start_ts)
+    world = World(sim, seed, keep_departed=False)
+    loop = _Loop(world, start_ts)
+    if churn_per_hour > 0 and lifetime_s is None:
+        lifetime_s = 3600.0
+    for delay, task in populate(world, n_actors, churn_per_hour=churn_per_hour,
+                                lifetime_s=lifetime_s if churn_per_hour > 0 else None):
+        loop.add(start_ts + delay, task)
+    if episodes_every_s is not None and episodes_every_s > 0:
+        sink = episodes_out if episodes_out is not None else []
+        loop.add(start_ts + int(episodes_every_s * NS),
+                 _planter(world, list(sims.values()), episodes_every_s, sink))
+    n = 0
+    for ev in loop.run():
+        if n >= n_events:
+            return
+        n += 1
+        yield ev
+
+
+def _planter(world: World, markets: list[MarketSim], every_s: float,
+             out: list[Episode]) -> Task:
+    k = 0
+    while True:
+        cat = CATEGORIES[k % len(CATEGORIES)]
+        m = markets[k % len(markets)]
+        world.spawn(0, episode_task(world, cat, k // len(CATEGORIES), m, out))
+        k += 1
+        yield int(every_s * NS)
