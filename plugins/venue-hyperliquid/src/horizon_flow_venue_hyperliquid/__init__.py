@@ -2,5 +2,6 @@
 
 from .config import HyperliquidConfig
 from .normalizer import HyperliquidNormalizer
+from .source import HyperliquidSource
 
-__all__ = ["HyperliquidConfig", "HyperliquidNormalizer"]
+__all__ = ["HyperliquidConfig", "HyperliquidNormalizer", "HyperliquidSource"]
