@@ -104,10 +104,14 @@ def test_digest_text(make_finding: Any) -> None:
     title, body = render_digest("desk", "rate limit", 1_732_201_200_000_000_000, 7, "critical",
                                 (("spoofing", "critical", 1), ("spoofing", "high", 6)), items,
                                 ((("polymarket", "a9", "m", "layering"), 3, 5),))
-    assert title == ("[DIGEST CRITICAL] desk: 7 alert(s) held back by rate limit since "
+    assert title == ("[DIGEST CRITICAL] desk: 7 alert(s) held back by the rate limit since "
                      "2024-11-21T15:00:00.000000000Z")
     assert "  spoofing high: 6" in body
     assert "actor a1 conf 0.90" in body and "(+1 similar)" in body
     assert "... and 4 more" in body
     assert "layering polymarket/m actor a9: +3 since" in body
     assert format_ts(5) == "1970-01-01T00:00:00.000000005Z"
+    title, body = render_digest("desk", "shutdown", 5, 0, "low", (), [],
+                                ((("polymarket", "a9", "m", "layering"), 3, 5),))
+    assert title == "[DIGEST] desk: similar findings not yet reported (sent at shutdown)"
+    assert "layering polymarket/m actor a9: +3 since 1970-01-01T00:00:00.000000005Z" in body

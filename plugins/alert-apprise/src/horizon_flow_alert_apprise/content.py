@@ -250,16 +250,20 @@ def render_digest(route: str, reason: str, since_ns: int, total: int, max_severi
                   examples: list[tuple[AlertItem, Annotations]],
                   similar: tuple[tuple[tuple[str, str, str, str], int, int], ...]
                   ) -> tuple[str, str]:
-    """Title and body of a digest: what was held back (rate limit or shutdown)."""
+    """Title and body of a digest of what the rate limit held back.
+
+    ``reason`` is ``"rate limit"`` (sent when the window reopened) or
+    ``"shutdown"`` (sent at close, with the similar counts not yet told)."""
+    at_close = " (sent at shutdown)" if reason == "shutdown" else ""
     if total:
         title = (f"[DIGEST {max_severity.upper()}] {route}: {total} alert(s) held back by "
-                 f"{reason} since {format_ts(since_ns)}")
+                 f"the rate limit since {format_ts(since_ns)}{at_close}")
     else:
-        title = f"[DIGEST] {route}: similar findings not yet reported at {reason}"
+        title = f"[DIGEST] {route}: similar findings not yet reported{at_close}"
     lines = []
     if total:
-        lines.append(f"{total} alert(s) were held back by the route's {reason} since "
-                     f"{format_ts(since_ns)}.")
+        lines.append(f"{total} alert(s) were held back by the route's rate limit since "
+                     f"{format_ts(since_ns)}{at_close}.")
         lines.append("By category and severity:")
         lines.extend(f"  {cat} {sev}: {n}" for cat, sev, n in counts)
         lines.append(f"First {len(examples)}:")
