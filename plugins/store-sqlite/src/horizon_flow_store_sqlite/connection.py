@@ -40,6 +40,12 @@ def _check_path(loc: StoreLocation, *, read_only: bool) -> None:
         raise StoreError(f"{path}: directory {parent} is read-only; cannot create the store")
 
 
+def _unchangeable(path: Path) -> bool:
+    """No writer can exist: the directory is not writable and no WAL is pending."""
+    parent = path.parent if str(path.parent) else Path(".")
+    return not os.access(parent, os.W_OK) and not Path(f"{path}-wal").exists()
+
+
 def open_connection(loc: StoreLocation, *, read_only: bool = False,
                     synchronous: str | None = None) -> sqlite3.Connection:
     """Open ``loc``: WAL mode and the configured pragmas for writers, ``mode=ro`` for readers.
@@ -58,6 +64,10 @@ def open_connection(loc: StoreLocation, *, read_only: bool = False,
             _check_path(loc, read_only=read_only)
             if read_only:
                 uri = loc.path.resolve().as_uri() + "?mode=ro"
+                if _unchangeable(loc.path):
+                    # A WAL reader needs to create the -shm file; on read-only media
+                    # nobody can write the file, so it is safely opened as immutable.
+                    uri += "&immutable=1"
                 conn = sqlite3.connect(uri, uri=True, timeout=timeout_s, isolation_level=None,
                                        check_same_thread=False)
             else:

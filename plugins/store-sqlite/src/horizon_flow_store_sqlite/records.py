@@ -47,7 +47,11 @@ def finding_row(finding: AnomalyFinding) -> tuple[Any, ...]:
     A finding whose id does not match its content is refused: ids are how
     duplicates are recognised and how ``verify`` detects altered rows.
     """
-    expected = finding_id(finding)
+    try:
+        expected = finding_id(finding)
+    except TypeError as exc:  # orjson.JSONEncodeError is a TypeError
+        raise StoreError(f"finding from detector {finding.detector!r}: evidence is not "
+                         f"JSON-serializable ({exc})") from None
     if not finding.id:
         finding = attrs.evolve(finding, id=expected)
     elif finding.id != expected:

@@ -180,15 +180,21 @@ def _probe_table(db: sqlite3.Connection, label: str, table: str) -> list[str]:
         if what == "INSERT OR REPLACE":
             params = tuple("tampered" if c == text_col else v for c, v in values.items())
         refused_loudly = False
+        # Each attempt starts from the probe row as inserted: undo whatever it did.
+        db.execute("SAVEPOINT worm_probe")
         try:
             db.execute(sql, params)
         except sqlite3.DatabaseError as exc:
             refused_loudly = message in str(exc)
             if not refused_loudly:
+                db.execute("ROLLBACK TO worm_probe")
+                db.execute("RELEASE worm_probe")
                 problems.append(f"{label}: WORM probe: {what} on {table} failed for another "
                                 f"reason: {exc}")
                 continue
         unchanged = db.execute(f"SELECT * FROM {table} {where}").fetchall() == original
+        db.execute("ROLLBACK TO worm_probe")
+        db.execute("RELEASE worm_probe")
         if not unchanged:
             problems.append(f"{label}: WORM not enforced: {what} on {table} changed a row "
                             "(triggers missing or altered)")
