@@ -87,9 +87,13 @@ def fair_value_task(world: World, m: MarketSim) -> Task:
     rng = world.rng()
     spec = m.spec
     lo, hi = spec.min_ticks + 2, spec.max_ticks - 2
+    anchor = float(spec.ticks(spec.start_price))
     while True:
         yield exp_ns(rng, 2.0)
-        m.fv = min(max(m.fv + rng.gauss(0.0, spec.volatility_ticks), lo), hi)
+        # A random walk pulled slowly back to the market's consensus (half-life
+        # about eight minutes), so a day of one-sided flow cannot run it to 0 or 1.
+        pull = 0.003 * (anchor - m.fv)
+        m.fv = min(max(m.fv + pull + rng.gauss(0.0, spec.volatility_ticks), lo), hi)
 
 
 def snapshot_task(world: World, m: MarketSim, interval_s: float) -> Task:
@@ -114,7 +118,7 @@ def market_maker_task(world: World, m: MarketSim, actor: str, *, cancel_heavy: b
     half = spec.spread_ticks + rng.choice((0, 0, 1))
     gap = spec.level_gap_ticks
     limit = 3.0 * base
-    requote_s = (rng.uniform(0.4, 1.2) if cancel_heavy or fast else rng.uniform(3.0, 9.0))
+    requote_s = (rng.uniform(0.8, 2.0) if cancel_heavy or fast else rng.uniform(3.0, 9.0))
     quotes: dict[tuple[str, int], SimOrder] = {}
     yield int(rng.uniform(0.0, 2.0) * NS)
     while True:
@@ -124,7 +128,8 @@ def market_maker_task(world: World, m: MarketSim, actor: str, *, cancel_heavy: b
             side = SELL if inv > 0 else BUY
             size = round_size(m, min(abs(inv) - 0.5 * limit, available(m, side, 2)))
             if size > 0.01:
-                sim.take(m, actor, side, size, levels=2)
+                # The hedge stands for trading elsewhere: it does not move this market.
+                sim.take(m, actor, side, size, levels=2, impact=False)
             inv = sim.position(actor, m.market_id)
         skew = max(-1.0, min(1.0, inv / limit)) * (half + 1)
         center = int(round(m.fv - skew))
@@ -144,8 +149,8 @@ def market_maker_task(world: World, m: MarketSim, actor: str, *, cancel_heavy: b
         for key, size in sorted(desired.items()):
             if key not in quotes:
                 order = sim.place(m, actor, key[0], key[1], size, post_only=True)
-                if order is not None:
-                    quotes[(order.side, order.ticks)] = order
+                if order is not None:  # None: it would have crossed (post-only reject)
+                    quotes[key] = order
         yield exp_ns(rng, requote_s)
 
 
@@ -170,7 +175,7 @@ def small_trader_task(world: World, markets: list[MarketSim], actor: str, *,
     sim = world.sim
     for m in markets:
         world.takers[m.market_id].append(actor)
-    mean_gap = rng.uniform(120.0, 600.0)
+    mean_gap = rng.uniform(60.0, 300.0)
     resting: list[tuple[int, MarketSim, SimOrder]] = []
     end = None if lifetime_s is None else sim.now + int(lifetime_s * NS)
     next_act = sim.now + exp_ns(rng, mean_gap)
@@ -212,7 +217,7 @@ def directional_trader_task(world: World, m: MarketSim, actor: str, side: str, *
     rng = world.rng()
     sim = world.sim
     world.takers[m.market_id].append(actor)
-    mean_gap = rng.uniform(40.0, 120.0)
+    mean_gap = rng.uniform(20.0, 60.0)
     end = None if lifetime_s is None else sim.now + int(lifetime_s * NS)
     yield exp_ns(rng, mean_gap)
     while end is None or sim.now < end:

@@ -148,33 +148,29 @@ class Simulator:
 
     # ------------------------------------------------------------------ actions
     def place(self, m: MarketSim, actor: str, side: str, ticks: int, size: float, *,
-              post_only: bool = False, ioc: bool = False, allow_self: bool = False
-              ) -> SimOrder | None:
+              post_only: bool = False, ioc: bool = False, allow_self: bool = False,
+              impact: bool = True) -> SimOrder | None:
         """Place a limit order; match what crosses; rest or (``ioc``) cancel the rest.
 
-        ``post_only`` moves a crossing price back to one tick off the other
-        side (or skips the order when that leaves the price grid).
+        ``post_only``: an order that would cross is rejected (nothing is
+        emitted, None returned), as the venues' add-liquidity-only orders are.
         ``allow_self`` lets the order execute against the actor's own
         resting orders (a wash trade); otherwise those are cancelled first
-        (self-trade prevention, as the venues do). Returns the resting order.
+        (self-trade prevention, as the venues do). ``impact``: whether its
+        executions move the market's fair value. Returns the resting order.
         """
         size = round(size, 6)
-        if size <= _EPS:
+        if size <= _EPS or ticks != m.clamp(ticks):
             return None
-        ticks = m.clamp(ticks)
         other = SELL if side == BUY else BUY
         best_other = m.best(other)
-        if post_only and best_other is not None:
-            if side == BUY and ticks >= best_other:
-                ticks = best_other - 1
-            elif side == SELL and ticks <= best_other:
-                ticks = best_other + 1
-            if ticks != m.clamp(ticks):
-                return None
+        if post_only and best_other is not None and (
+                (side == BUY and ticks >= best_other) or (side == SELL and ticks <= best_other)):
+            return None
         oid = self.next_order_id()
         self._emit(m, "order.placed", actor=actor, order_id=oid, side=side, ticks=ticks,
                    size=size)
-        remaining = self._match(m, actor, oid, side, ticks, size, allow_self)
+        remaining = self._match(m, actor, oid, side, ticks, size, allow_self, impact)
         if remaining > _EPS:
             if ioc:
                 self._emit(m, "order.canceled", actor=actor, order_id=oid, side=side,
@@ -190,7 +186,7 @@ class Simulator:
         return None
 
     def _match(self, m: MarketSim, actor: str, oid: str, side: str, ticks: int, size: float,
-               allow_self: bool) -> float:
+               allow_self: bool, impact: bool) -> float:
         other = SELL if side == BUY else BUY
         book = m.side_levels(other)
         remaining = size
@@ -220,7 +216,8 @@ class Simulator:
                 self.positions[key] = self.positions.get(key, 0.0) - sign * q
                 key = (actor, m.market_id)
                 self.positions[key] = self.positions.get(key, 0.0) + sign * q
-                m.fv += sign * q * m.impact
+                if impact:
+                    m.fv += sign * q * m.impact
                 maker.size = round(maker.size - q, 6)
                 remaining = round(remaining - q, 6)
                 if maker.size <= _EPS:
@@ -259,15 +256,15 @@ class Simulator:
         return True
 
     def take(self, m: MarketSim, actor: str, side: str, size: float, *, levels: int = 3,
-             allow_self: bool = False) -> float:
+             allow_self: bool = False, impact: bool = True) -> float:
         """A marketable order sweeping up to ``levels`` ticks past the touch; returns filled size."""
         other = SELL if side == BUY else BUY
         best = m.best(other)
         if best is None:
             return 0.0
-        limit = best + (levels - 1) if side == BUY else best - (levels - 1)
+        limit = m.clamp(best + (levels - 1) if side == BUY else best - (levels - 1))
         before = self.position(actor, m.market_id)
-        self.place(m, actor, side, limit, size, ioc=True, allow_self=allow_self)
+        self.place(m, actor, side, limit, size, ioc=True, allow_self=allow_self, impact=impact)
         return abs(self.position(actor, m.market_id) - before)
 
     def is_resting(self, order: SimOrder | None) -> bool:
