@@ -159,7 +159,9 @@ class NearMisses:
         self._items: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
 
     def offer(self, verdict: Verdict, *, ts: int, market_id: str, actor_id: str | None,
-              detail: dict[str, Any] | None = None) -> None:
+              detail: dict[str, Any] | None = None, candidate: Any = None) -> None:
+        """Keep the candidate if it is among the closest. ``candidate``: an identity
+        (e.g. a cluster of wallets) judged repeatedly; only its closest miss is kept."""
         stop = verdict.stopper
         if stop is None or verdict.closeness < self.floor or self.capacity <= 0:
             return
@@ -171,6 +173,13 @@ class NearMisses:
         }
         key = (-entry["closeness"], ts, market_id, actor_id or "", stop.name)
         items = self._items
+        if candidate is not None:
+            entry["candidate"] = candidate
+            for i, (k, e) in enumerate(items):
+                if e.get("candidate") == candidate:
+                    if key < k:
+                        items[i] = (key, entry)
+                    return
         if len(items) >= self.capacity:
             worst = max(range(len(items)), key=lambda i: items[i][0])
             if key >= items[worst][0]:
