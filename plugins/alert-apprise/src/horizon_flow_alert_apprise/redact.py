@@ -50,8 +50,10 @@ def secret_fragments(url: str) -> set[str]:
     for seg in parts.path.split("/"):
         out.add(seg)
         out.add(unquote(seg))
-    for _k, v in parse_qsl(parts.query, keep_blank_values=False):
-        out.add(v)
+    for k, v in parse_qsl(parts.query, keep_blank_values=False):
+        # options such as mode=insecure are not secrets; tokens passed as options are
+        if k.lower() in _SECRET_KEYS or len(v) >= 16:
+            out.add(v)
     keep = {f for f in out if len(f) >= MIN_FRAGMENT and f not in _HARMLESS}
     # a password is secret whatever its length (but a one-letter one would blank
     # every such letter in every message: those rely on apprise's own masking)
@@ -62,6 +64,9 @@ def secret_fragments(url: str) -> set[str]:
 # parts of local test URLs and common hosts that are not secrets and would
 # otherwise blank out ordinary words in messages
 _HARMLESS = frozenset({"127.0.0.1", "localhost"})
+_SECRET_KEYS = frozenset({"token", "key", "apikey", "api_key", "secret", "password", "pass",
+                          "pw", "auth", "access_token", "webhook", "user", "routing_key",
+                          "integration_key", "integrationkey", "routingkey", "botkey"})
 
 
 def register_secret_url(url: str) -> None:
@@ -77,11 +82,12 @@ def register_secret_url(url: str) -> None:
 def redact(text: str) -> str:
     if not text:
         return text
-    out = text
+    # whole URLs first (keeping the scheme, which helps an operator), then loose pieces
+    out = _URL.sub(lambda m: f"{m.group(1)}://{REDACTED}", text)
     for frag in _fragments:
         if frag in out:
             out = out.replace(frag, REDACTED)
-    return _URL.sub(lambda m: f"{m.group(1)}://{REDACTED}", out)
+    return out
 
 
 class RedactingFilter(logging.Filter):
