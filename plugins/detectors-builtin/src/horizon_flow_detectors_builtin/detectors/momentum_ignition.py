@@ -26,6 +26,7 @@ from collections import deque
 from typing import Any
 
 import attrs
+
 from horizon_flow_core.events import MarketEvent
 from horizon_flow_core.findings import AnomalyFinding
 
