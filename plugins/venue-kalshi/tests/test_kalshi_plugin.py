@@ -69,6 +69,9 @@ def test_config_section_from_toml(tmp_path: Path) -> None:
     ("stale_after_s = 0", "stale_after_s"),
     ('ws_url = "https://example.com"', "ws_url"),
     ("backoff_jitter = 2.0", "backoff_jitter"),
+    ('tickers = "KXA-1"', 'like ["KXA-1"]'),          # a string where a list belongs
+    ('channels = "trade"', 'like ["trade"]'),
+    ('tickers = ["KXA-1", ""]', "non-empty"),
 ])
 def test_bad_config_is_a_one_line_error_naming_the_key(tmp_path: Path, body: str,
                                                        words: str) -> None:

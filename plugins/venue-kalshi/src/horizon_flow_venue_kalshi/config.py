@@ -67,7 +67,17 @@ def _url(schemes: tuple[str, ...]) -> Any:
     return check
 
 
+def _names(instance: Any, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    # TOML `tickers = "KXA"` reaches us split into characters by the structurer
+    if value and all(isinstance(v, str) and len(v) == 1 for v in value):
+        raise ValueError(f"{attribute.name}: expected a list of names, like [\"{''.join(value)}\"]"
+                         ", got a single string")
+    if not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError(f"{attribute.name}: expected non-empty strings, got {list(value)!r}")
+
+
 def _channels(instance: Any, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    _names(instance, attribute, value)
     unknown = sorted(set(value) - CHANNELS)
     if unknown:
         raise ValueError(f"{attribute.name}: unknown channel(s) {', '.join(unknown)}; "
@@ -92,7 +102,7 @@ class KalshiConfig:
     #: explicit REST base URL (up to and including ``/trade-api/v2``)
     rest_url: str = attrs.field(default="", validator=_url(("http", "https")))
     #: market tickers to subscribe to (required by ``orderbook_delta``)
-    tickers: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    tickers: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str, validator=_names)
     #: channels to subscribe to, one subscription each
     channels: tuple[str, ...] = attrs.field(
         default=("orderbook_delta", "trade", "ticker", "market_lifecycle_v2"),
