@@ -67,12 +67,13 @@ class HttpSink:
                     body = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
                 else:
                     body = raw
-                self.send_response(sink.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                # recorded before answering, so a delivered alert is always visible here
                 with sink._cond:
                     sink.requests.append({"path": self.path, "ctype": ctype, "body": body})
                     sink._cond.notify_all()
+                self.send_response(sink.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -231,8 +232,15 @@ class SqliteDeadLetters:
 
 
 @pytest.fixture
-def dl_store(tmp_path: Path) -> Iterator[SqliteDeadLetters]:
-    s = SqliteDeadLetters(tmp_path / "flow.db")
+def dl_store(tmp_path: Path) -> Iterator[Any]:
+    """The real SQLite flow store when horizon-flow-store-sqlite is installed, else the
+    small stand-in above; both keep dead letters in a real SQLite file."""
+    try:
+        from horizon_flow_store_sqlite.flow_store import SQLiteFlowStore
+    except ImportError:
+        s: Any = SqliteDeadLetters(tmp_path / "flow.db")
+    else:
+        s = SQLiteFlowStore(tmp_path / "flow.db")
     yield s
     s.close()
 

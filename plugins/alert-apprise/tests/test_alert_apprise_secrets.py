@@ -34,7 +34,7 @@ def _all_log_text(caplog: Any) -> str:
 
 def test_secrets_stay_out_of_logs_dead_letters_audit_and_store(
         caplog: Any, http_sink: Any, closed_port: Any, dl_store: Any, make_finding: Any,
-        clock: Any) -> None:
+        clock: Any, tmp_path: Path) -> None:
     caplog.set_level(logging.DEBUG)  # apprise and urllib3 print URLs at DEBUG
     env = {"OK_URL": f"json://alertuser:{PASSWORD}@127.0.0.1:{http_sink.port}/hooks/{TOKEN}",
            "DOWN_URL": f"json://alertuser:{PASSWORD}@127.0.0.1:{closed_port.port}/x/{TOKEN}"}
@@ -56,9 +56,12 @@ def test_secrets_stay_out_of_logs_dead_letters_audit_and_store(
         assert secret not in orjson.dumps(dl_store.dead_letters()).decode()
         assert secret not in orjson.dumps([r.to_dict() for r in audit.sink.records()]).decode()
     assert len(dl_store.dead_letters()) == 1
-    dl_store.db.commit()
-    raw = Path(dl_store.path).read_bytes()
-    assert PASSWORD.encode() not in raw and TOKEN.encode() not in raw
+    dl_store.close()
+    files = sorted(tmp_path.glob("flow.db*"))
+    assert files
+    for f in files:
+        raw = f.read_bytes()
+        assert PASSWORD.encode() not in raw and TOKEN.encode() not in raw
     # what we do print about a target: variable, position, scheme
     assert "DOWN_URL[0] (json://)" in text
 

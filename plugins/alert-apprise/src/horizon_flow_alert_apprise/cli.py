@@ -1,18 +1,16 @@
 """``flow alerts test|list|retry``: the typer wiring around :mod:`.commands`.
 
-The config comes from the core's loader (``horizon_flow_core.config.load_config``)
-when it is installed; otherwise the ``[alerts]`` tables of the TOML file are
-read here with the same :class:`RouteConfig` rules. ``--db`` is opened by the
-core's store opener (``horizon_flow_core.stores.open_flow_store``); a path
-ending in ``.jsonl``, or no ``--db`` at all, uses the JSONL dead-letter file
-under ``--data-dir``. Errors are one line and a non-zero exit.
+The config is loaded by the core (``--config``, defaults without it, so no
+routes); ``--db`` is opened by whichever store plugin handles it; a path
+ending in ``.jsonl``, or no ``--db`` at all, is the JSONL dead-letter file the
+router falls back to under ``--data-dir``. Errors are one line and a
+non-zero exit.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +18,10 @@ import orjson
 import typer
 
 from .commands import format_routes_table, list_routes, retry_dead_letters, send_test
-from .config import RouteConfig, route_configs, structure_route
+from .config import RouteConfig, route_configs
 from .deadletters import DEAD_LETTER_FILE, JsonlDeadLetters, supports_dead_letters
 from .redact import install_log_redaction, redact
 from .router import COUNTERS_FILE, config_section, load_counters
-
-DEFAULT_CONFIG = Path("config") / "flow.toml"
 
 
 class CliError(Exception):
@@ -34,67 +30,36 @@ class CliError(Exception):
         self.code = code
 
 
-def load_routes(config_path: Path | None) -> tuple[dict[str, RouteConfig], str, str]:
-    """``(routes, severity_floor, config path used)`` from the config file."""
-    path = config_path
-    if path is None:
-        env = os.environ.get("FLOW_CONFIG")
-        path = Path(env) if env else DEFAULT_CONFIG
-    if not path.exists():
-        raise CliError(f"config file {path} not found (pass --config FILE)", 2)
+def load_routes(config_path: Path | None) -> tuple[dict[str, RouteConfig], str, Any]:
+    """``(routes, severity_floor, plugin manager)`` from the config file (core loader)."""
+    from horizon_flow_core.cli.common import load
+    from horizon_flow_core.errors import FlowError
+
     try:
-        from horizon_flow_core.config import load_config
-    except ImportError:
-        return (*_routes_from_toml(path), str(path))
-    try:
-        cfg = load_config(path)
-    except Exception as e:  # the core's ConfigError is one line already
-        raise CliError(redact(str(e)), 2) from None
+        cfg, pm = load(config_path)
+    except FlowError as e:  # one line naming the file and key already
+        raise CliError(redact(str(e)), e.exit_code) from None
     routes = route_configs(config_section(cfg, "alerts.routes"))
     floor = str(getattr(getattr(cfg, "alerts", None), "severity_floor", None) or "high")
-    return routes, floor.lower(), str(path)
+    return routes, floor.lower(), pm
 
 
-def _routes_from_toml(path: Path) -> tuple[dict[str, RouteConfig], str]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise CliError(f"{path}: cannot read: {e}", 2) from None
-    except tomllib.TOMLDecodeError as e:
-        raise CliError(f"{path}: not valid TOML: {e}", 2) from None
-    alerts = data.get("alerts") or {}
-    if not isinstance(alerts, dict):
-        raise CliError(f"{path}: [alerts] must be a table", 2)
-    tables = alerts.get("routes") or {}
-    if not isinstance(tables, dict):
-        raise CliError(f"{path}: [alerts.routes] must be a table of routes", 2)
-    routes = {}
-    for name in sorted(tables):
-        if not isinstance(tables[name], dict):
-            raise CliError(f"{path}: alerts.routes.{name} must be a table", 2)
-        try:
-            routes[name] = structure_route(name, tables[name])
-        except ValueError as e:
-            raise CliError(f"{path}: {e}", 2) from None
-    floor = str(alerts.get("severity_floor", "high")).lower()
-    return routes, floor
-
-
-def open_dead_letters(db: str | None, data_dir: Path) -> Any:
+def open_dead_letters(db: str | None, data_dir: Path, pm: Any = None) -> Any:
+    """The store at ``db`` (any installed backend), a ``.jsonl`` dead-letter file, or,
+    without ``db``, the JSONL file the router falls back to under ``data_dir``."""
     if db is None:
         return JsonlDeadLetters(data_dir / DEAD_LETTER_FILE)
     if db.endswith(".jsonl"):
         return JsonlDeadLetters(db)
+    from horizon_flow_core.errors import FlowError
+    from horizon_flow_core.stores import open_flow_store
+
     try:
-        from horizon_flow_core.stores import open_flow_store  # type: ignore[import-not-found]
-    except ImportError:
-        raise CliError(f"cannot open {db}: the core's store opener (horizon_flow_core.stores) "
-                       "is not installed; pass a .jsonl dead-letter file instead") from None
-    try:
-        store = open_flow_store(db)
-    except Exception as e:
-        raise CliError(f"cannot open store {db}: {redact(str(e))}") from None
+        store = open_flow_store(db, pm)
+    except FlowError as e:
+        raise CliError(redact(str(e)), e.exit_code) from None
     if not supports_dead_letters(store):
+        _close(store)
         raise CliError(f"store {db} does not keep dead letters (no DeadLetterStore capability)")
     return store
 
@@ -123,7 +88,7 @@ def register(app: typer.Typer) -> None:
         """Send a synthetic critical finding through the route's real targets."""
         install_log_redaction()
         try:
-            routes, _floor, _ = load_routes(config)
+            routes, _floor, _pm = load_routes(config)
         except CliError as e:
             raise _fail(e) from None
         result = send_test(route, routes, os.environ)
@@ -142,8 +107,8 @@ def register(app: typer.Typer) -> None:
         """Show routes, their targets (variable and scheme only) and counters."""
         install_log_redaction()
         try:
-            routes, floor, _ = load_routes(config)
-            store = open_dead_letters(db, data_dir)
+            routes, floor, pm = load_routes(config)
+            store = open_dead_letters(db, data_dir, pm)
         except CliError as e:
             raise _fail(e) from None
         try:
@@ -169,8 +134,8 @@ def register(app: typer.Typer) -> None:
         """Resend dead letters; each one delivered is marked resent."""
         install_log_redaction()
         try:
-            routes, _floor, _ = load_routes(config)
-            store = open_dead_letters(db, data_dir)
+            routes, _floor, pm = load_routes(config)
+            store = open_dead_letters(db, data_dir, pm)
         except CliError as e:
             raise _fail(e) from None
         try:

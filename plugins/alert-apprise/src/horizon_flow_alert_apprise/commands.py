@@ -49,7 +49,7 @@ def send_test(route: str, routes: Mapping[str, RouteConfig], environ: Mapping[st
     retries follow the route's config."""
     cfg = routes.get(route)
     if cfg is None:
-        known = ", ".join(sorted(routes)) or "none configured"
+        known = ", ".join(sorted(routes)) or "none configured; pass --config FILE"
         return CommandResult(False, f"no alert route {route!r} (routes: {known})")
     targets, problems = resolve_targets(cfg, environ)
     if not targets:
@@ -200,6 +200,9 @@ def retry_dead_letters(dead_store: Any, routes: Mapping[str, RouteConfig],
             resent.append(dl_id)
         else:
             failed.append((dl_id, outcome.error))
+            note = getattr(dead_store, "record_dead_letter_attempt", None)
+            if callable(note):  # the SQLite store counts attempts and keeps the last error
+                note(dl_id, outcome.error, clock())
     return RetryReport(tuple(resent), tuple(failed), tuple(skipped))
 
 

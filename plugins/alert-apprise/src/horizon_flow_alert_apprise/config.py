@@ -151,7 +151,9 @@ class RouteConfig:
       queue_size: alerts waiting for delivery; beyond it they are dead-lettered.
     """
 
-    url_env: tuple[str, ...] = attrs.field(default=(), converter=_names, validator=_url_env)
+    # typed Any so that cattrs hands a bare string through whole (a tuple type would
+    # split "DESK_URL" into characters); the converter makes it a tuple of names
+    url_env: Any = attrs.field(default=(), converter=_names, validator=_url_env)
     enabled: bool = True
     categories: tuple[str, ...] = attrs.field(default=(), converter=_names,
                                               validator=_strings)

@@ -87,16 +87,24 @@ def item_from_finding(finding: AnomalyFinding, profile: ActorProfile | None) -> 
 def item_from_record(record: Any) -> AlertItem | None:
     """An operational audit record as an alert item; ``None`` for categories never routed."""
     category = str(getattr(record, "category", ""))
+    payload = getattr(record, "payload", None)
+    payload = payload if isinstance(payload, dict) else {}
+    if category == "component.error":
+        if payload.get("kind") == "alert":
+            return None  # an alert sink's own failure: routing it through alerts could loop
+        if payload.get("kind") == "store":
+            category = "store.error"  # the engine reports store failures as component errors
     default = OPERATIONAL_SEVERITY.get(category)
     if default is None:
         return None
-    payload = getattr(record, "payload", None)
-    payload = payload if isinstance(payload, dict) else {}
     severity = str(payload.get("severity", default)).lower()
     if severity not in SEVERITY_RANK:
         severity = default
-    venue = str(payload.get("venue") or "")
-    market = str(payload.get("market_id") or payload.get("market") or "")
+    # the engine audits feed.gap / feed.stale as {"event": <the event>}
+    event = payload.get("event") if isinstance(payload.get("event"), dict) else {}
+    venue = str(payload.get("venue") or event.get("venue") or "")
+    market = str(payload.get("market_id") or payload.get("market") or event.get("market_id")
+                 or "")
     what = payload.get("message") or payload.get("reason") or payload.get("error")
     component = payload.get("component")
     parts = [category]
@@ -106,7 +114,11 @@ def item_from_record(record: Any) -> AlertItem | None:
         parts.append(f"on {venue or '-'}/{market or '-'}")
     message = " ".join(parts) + (f": {what}" if what else "")
     evidence = {k: v for k, v in payload.items()
-                if k not in ("message", "reason", "error", "severity")}
+                if k not in ("message", "reason", "error", "severity", "event")}
+    if event:
+        extra = event.get("extra")
+        evidence.update(extra if isinstance(extra, dict) else {})
+        evidence["event_ts"] = event.get("ts")
     seq = int(getattr(record, "seq", 0) or 0)
     rhash = str(getattr(record, "hash", "") or "")
     return AlertItem(

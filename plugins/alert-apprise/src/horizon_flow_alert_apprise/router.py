@@ -386,10 +386,16 @@ def repro_from_runtime(runtime: Any) -> ReproContext:
                                   getattr(runtime, "feed_path", None)) if v), FEED_PLACEHOLDER)
     cfg_path = next((str(v) for v in (getattr(runtime, "config_path", None),
                                       getattr(config, "source_path", None),
-                                      getattr(config, "path", None)) if v), CONFIG_PLACEHOLDER)
+                                      getattr(config, "source", None)) if _is_path(v)),
+                    CONFIG_PLACEHOLDER)
     audit = getattr(runtime, "audit", None)
     audit_url = getattr(getattr(audit, "sink", None), "url", None)
     audit_db = str(audit_url) if audit_url and "://" not in str(audit_url) else "<audit-db>"
     if audit_url and str(audit_url).startswith("sqlite:///"):
         audit_db = str(audit_url)[len("sqlite:///"):]
     return ReproContext(feed_log=feed, config_path=cfg_path, audit_db=audit_db)
+
+
+def _is_path(value: Any) -> bool:
+    # FlowConfig.source is "<defaults>" when no file was loaded
+    return bool(value) and not str(value).startswith("<")
