@@ -399,3 +399,43 @@ def test_order_book_channel_needs_tickers() -> None:
 
     with pytest.raises(ConfigError, match="orderbook_delta"):
         asyncio.run(KalshiLiveSource(KalshiConfig()).run(Collector().ctx))
+
+
+def test_rotated_key_is_picked_up_after_a_refusal(keys: dict[str, Any], tmp_path: Path) -> None:
+    pem = tmp_path / "rotating.pem"
+    pem.write_bytes(keys["other"].read_bytes())
+
+    async def scenario() -> tuple[FakeKalshi, KalshiLiveSource]:
+        server = FakeKalshi(keys["public"])
+        connected = asyncio.Event()
+
+        async def one(ws: ServerConnection, expect: Any) -> None:
+            await expect()
+            connected.set()
+            await ws.wait_closed()
+
+        server.scripts = [one]
+        refuse = server.process_request
+
+        def rotate_after_refusal(connection: ServerConnection, request: Any) -> Any:
+            answer = refuse(connection, request)
+            if answer is not None:  # refused: the operator installs the right key
+                pem.write_bytes(keys["good"].read_bytes())
+            return answer
+
+        async with serve(server.handler, "127.0.0.1", 0,
+                         process_request=rotate_after_refusal) as ws_server:
+            port = ws_server.sockets[0].getsockname()[1]
+            source = KalshiLiveSource(live_config(port, channels=("trade",), stale_after_s=5.0),
+                                      environ=env_for(pem))
+            task = asyncio.create_task(source.run(Collector().ctx))
+            try:
+                await asyncio.wait_for(connected.wait(), 5)
+            finally:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        return server, source
+
+    server, source = asyncio.run(scenario())
+    assert [h["ok"] for h in server.handshakes] == [False, True]
+    assert source.connections == 1 and source.auth_failures == 0

@@ -63,6 +63,7 @@ class KalshiLiveSource:
         self.config = config if config is not None else KalshiConfig()
         self.normalizer = normalizer if normalizer is not None else KalshiNormalizer(self.config)
         self._signer = signer
+        self._signer_from_env = signer is None
         self._environ = environ
         self._rng = rng or random.Random()
         self._next_id = 0
@@ -87,8 +88,8 @@ class KalshiLiveSource:
             raise ConfigError("venues.kalshi: channel 'orderbook_delta' needs market tickers; "
                               "set tickers = [\"...\"] or drop the channel")
 
-    def _resolve_signer(self) -> KalshiSigner | None:
-        if self._signer is not None:
+    def _resolve_signer(self, reload: bool = False) -> KalshiSigner | None:
+        if self._signer is not None and not (reload and self._signer_from_env):
             return self._signer
         cfg = self.config
         if cfg.require_auth or KalshiSigner.available(cfg, self._environ):
@@ -135,8 +136,10 @@ class KalshiLiveSource:
                             f"{self.config.key_id_env} and {self.config.private_key_path_env} "
                             f"(key id and its private key must match, clock must be in sync)"
                         ) from None
-                    log.warning("kalshi: %s refused the handshake (HTTP %d); re-signing and "
-                                "retrying", host, status)
+                    log.warning("kalshi: %s refused the handshake (HTTP %d); re-reading the "
+                                "key and retrying", host, status)
+                    # the key may have been rotated under the same environment variables
+                    signer = self._resolve_signer(reload=True)
                 else:
                     log.warning("kalshi: %s answered the handshake with HTTP %d", host, status)
             except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
