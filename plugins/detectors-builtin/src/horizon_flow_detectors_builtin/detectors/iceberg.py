@@ -1,0 +1,370 @@
+"""Iceberg orders: a price level that keeps trading more than it ever shows,
+refilling to the same displayed size after each depletion.
+
+Zotikov and Antonov, "CME iceberg order detection and prediction"
+(Quantitative Finance, 2021): an iceberg shows a constant tip; each time the
+tip is consumed the level is replenished to about the same size, so volume
+executed at the level exceeds its displayed size while the level refills.
+
+For each (market, side, price) level this detector keeps an episode: the
+displayed *tip* (the level's largest displayed size), the volume executed
+there and how often the level was *refilled*: restored to within
+``refill_tolerance`` of the tip after trading had drawn it down. It fires
+once per episode when executions, refills and executed-over-tip reach their
+thresholds.
+
+Displayed sizes come from the venue's book (``book.snapshot``/``book.delta``)
+or, where a market has no book feed, from the resting orders its order
+events describe. Executions come from ``trade.tape`` prints (the passive
+side is opposite the aggressor), or from ``order.filled`` where there is no
+tape (each execution counted once). When the passive fills name one actor,
+the finding names it; otherwise it is anonymous and says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from horizon_flow_core.events import MarketEvent
+from horizon_flow_core.findings import AnomalyFinding
+
+from ..book import LevelBook, LevelChange
+from ..common import (
+    BUY,
+    SELL,
+    Threshold,
+    Verdict,
+    at_least,
+    evaluate,
+    fraction,
+    make_finding,
+    ms,
+    ms_to_ns,
+    non_negative,
+    opposite,
+    positive,
+    r6,
+)
+from .base import DetectorBase
+
+CITATION = (
+    "Zotikov and Antonov, 'CME iceberg order detection and prediction', Quantitative Finance "
+    "21(11), 2021 (repeated executions at one level exceeding its displayed size while the "
+    "level refills)"
+)
+
+MAX_LEVELS_PER_MARKET = 2000
+
+
+@attrs.frozen
+class IcebergConfig:
+    """``[detectors.iceberg]``."""
+
+    #: Fewest executions at the level in one episode.
+    min_executions: int = attrs.field(default=3, validator=at_least(1))
+    #: Fewest refills of the level after it was traded down.
+    min_refills: int = attrs.field(default=2, validator=at_least(1))
+    #: Volume executed at the level over its displayed tip.
+    min_exec_to_display_ratio: float = attrs.field(default=2.0, validator=at_least(1.0))
+    #: Smallest volume executed at the level.
+    min_executed_volume: float = attrs.field(default=100.0, validator=non_negative)
+    #: A refill restores the level to within (1 +- tolerance) x its tip, from below
+    #: (1 - tolerance) x tip.
+    refill_tolerance: float = attrs.field(default=0.2, validator=fraction)
+    #: An episode with no activity at its level for this long ends.
+    episode_timeout_ms: float = attrs.field(default=60_000.0, validator=positive)
+    near_miss_capacity: int = attrs.field(default=20, validator=non_negative)
+
+
+@attrs.define(slots=True)
+class _Level:
+    side: str
+    price: float
+    start_ts: int
+    tip: float
+    displayed: float
+    executed: float = 0.0
+    executions: int = 0
+    since_refill: float = 0.0
+    refills: int = 0
+    refill_sizes: list[float] = attrs.field(factory=list)
+    makers: dict[str, float] = attrs.field(factory=dict)
+    last_ts: int = 0
+    fired: bool = False
+    best: Verdict | None = None
+
+
+class _OrderBook:
+    """Displayed sizes rebuilt from order events, for markets without a book feed."""
+
+    def __init__(self) -> None:
+        self.book = LevelBook()
+        self.orders: dict[str, tuple[str, float, float]] = {}
+
+    def _set(self, side: str, price: float, delta: float) -> LevelChange:
+        levels = self.book.levels(side)
+        old = levels.get(price, 0.0)
+        new = max(old + delta, 0.0)
+        if new > 1e-12:
+            levels[price] = new
+        else:
+            levels.pop(price, None)
+            new = 0.0
+        return (side, price, old, new)
+
+    def apply(self, ev: MarketEvent) -> list[LevelChange]:
+        oid = ev.order_id
+        if oid is None:
+            return []
+        kind = ev.kind
+        if kind == "order.placed":
+            if ev.side not in (BUY, SELL) or ev.price is None or not ev.size:
+                return []
+            out = self._remove(oid)
+            self.orders[oid] = (ev.side, ev.price, ev.size)
+            out.append(self._set(ev.side, ev.price, ev.size))
+            return out
+        if kind == "order.canceled":
+            return self._remove(oid)
+        if kind == "order.filled":
+            o = self.orders.get(oid)
+            if o is None:
+                return []
+            size = min(ev.size or 0.0, o[2])
+            left = o[2] - size
+            if left > 1e-12:
+                self.orders[oid] = (o[0], o[1], left)
+            else:
+                del self.orders[oid]
+            return [self._set(o[0], o[1], -size)]
+        if kind == "order.amended":
+            o = self.orders.get(oid)
+            if o is None:
+                return []
+            out = self._remove(oid)
+            side, price = o[0], ev.price if ev.price is not None else o[1]
+            size = ev.size if ev.size is not None else o[2]
+            self.orders[oid] = (side, price, size)
+            out.append(self._set(side, price, size))
+            return out
+        return []
+
+    def _remove(self, oid: str) -> list[LevelChange]:
+        o = self.orders.pop(oid, None)
+        if o is None:
+            return []
+        return [self._set(o[0], o[1], -o[2])]
+
+
+@attrs.define(slots=True)
+class _Market:
+    book: LevelBook = attrs.field(factory=LevelBook)
+    orders: _OrderBook = attrs.field(factory=_OrderBook)
+    has_book: bool = False
+    has_tape: bool = False
+    levels: dict[tuple[str, float], _Level] = attrs.field(factory=dict)
+    seen: dict[tuple[int, float, float, str], None] = attrs.field(factory=dict)
+    last_ts: int = 0
+
+
+class IcebergDetector(DetectorBase):
+    name = "iceberg"
+    category = "iceberg"
+    citation = CITATION
+    kinds = frozenset({"book.snapshot", "book.delta", "trade.tape", "order.placed",
+                       "order.canceled", "order.amended", "order.filled"})
+
+    def __init__(self, config: IcebergConfig | None = None) -> None:
+        cfg = config or IcebergConfig()
+        super().__init__(cfg)
+        self.cfg = cfg
+        self.timeout_ns = ms_to_ns(cfg.episode_timeout_ms)
+        self._markets: dict[str, _Market] = {}
+
+    def on_event(self, ev: MarketEvent, ctx: Any) -> list[AnomalyFinding] | None:
+        mk = self._markets.get(ev.market_id)
+        if mk is None:
+            mk = self._markets[ev.market_id] = _Market()
+        mk.last_ts = ev.ts
+        kind = ev.kind
+        if kind == "book.snapshot" or kind == "book.delta":
+            mk.has_book = True
+            for change in mk.book.apply(ev):
+                self._displayed(ev, mk, change)
+            return None
+        if kind == "trade.tape":
+            mk.has_tape = True
+            side = self._passive_side(ev, mk)
+            if side is None:
+                return None
+            return self._execution(ev, mk, side, ev.price or 0.0, ev.size or 0.0)
+        # order events
+        changes = mk.orders.apply(ev)
+        if not mk.has_book:
+            for change in changes:
+                self._displayed(ev, mk, change)
+        if kind != "order.filled" or ev.price is None or not ev.size:
+            return None
+        passive = self._fill_passive_side(ev, mk)
+        if passive is None:
+            return None
+        if ev.actor_id is not None and ev.aggressor is False:
+            lv = mk.levels.get((passive, ev.price))
+            if lv is not None or not mk.has_tape:
+                lv = lv or self._level(ev, mk, passive, ev.price)
+                lv.makers[ev.actor_id] = lv.makers.get(ev.actor_id, 0.0) + ev.size
+        if mk.has_tape:
+            return None  # volume comes from the tape
+        key = (ev.ts, ev.price, ev.size, ev.tx_hash or "")
+        if key in mk.seen:
+            return None
+        mk.seen[key] = None
+        if len(mk.seen) > 4096:
+            for old in list(mk.seen)[:2048]:
+                del mk.seen[old]
+        return self._execution(ev, mk, passive, ev.price, ev.size)
+
+    # ------------------------------------------------------------------ sides
+
+    @staticmethod
+    def _infer(price: float, book: LevelBook) -> str | None:
+        ask, bid = book.best(SELL), book.best(BUY)
+        if ask is not None and price >= ask:
+            return SELL
+        if bid is not None and price <= bid:
+            return BUY
+        if book.size_at(SELL, price) > 0:
+            return SELL
+        if book.size_at(BUY, price) > 0:
+            return BUY
+        return None
+
+    def _passive_side(self, ev: MarketEvent, mk: _Market) -> str | None:
+        if ev.side in (BUY, SELL):
+            return opposite(ev.side)
+        if ev.price is None:
+            return None
+        return self._infer(ev.price, mk.book if mk.has_book else mk.orders.book)
+
+    def _fill_passive_side(self, ev: MarketEvent, mk: _Market) -> str | None:
+        if ev.side in (BUY, SELL) and ev.aggressor is not None:
+            return ev.side if ev.aggressor is False else opposite(ev.side)
+        return self._infer(ev.price or 0.0, mk.book if mk.has_book else mk.orders.book)
+
+    # ------------------------------------------------------------------ levels
+
+    def _level(self, ev: MarketEvent, mk: _Market, side: str, price: float) -> _Level:
+        key = (side, price)
+        lv = mk.levels.get(key)
+        if lv is not None and ev.ts - lv.last_ts > self.timeout_ns:
+            self._end(lv, ev.market_id)
+            lv = None
+        if lv is None:
+            shown = (mk.book if mk.has_book else mk.orders.book).size_at(side, price)
+            if len(mk.levels) >= MAX_LEVELS_PER_MARKET:
+                oldest = min(mk.levels, key=lambda k: (mk.levels[k].last_ts, k))
+                self._end(mk.levels.pop(oldest), ev.market_id)
+            lv = mk.levels[key] = _Level(side, price, ev.ts, shown, shown)
+        lv.last_ts = ev.ts
+        return lv
+
+    def _displayed(self, ev: MarketEvent, mk: _Market, change: LevelChange) -> None:
+        side, price, old, new = change
+        lv = mk.levels.get((side, price))
+        if lv is None:
+            if new <= old:
+                return
+            lv = self._level(ev, mk, side, price)
+        elif ev.ts - lv.last_ts > self.timeout_ns:
+            lv = self._level(ev, mk, side, price)
+        lv.last_ts = ev.ts
+        lv.displayed = new
+        tol = self.cfg.refill_tolerance
+        floor, ceiling = (1.0 - tol) * lv.tip, (1.0 + tol) * lv.tip
+        # A refill puts the level back to about its tip (an iceberg's constant
+        # peak), not just anywhere: others joining a level add arbitrary sizes.
+        if new > old and lv.since_refill > 0 and old < floor <= new <= ceiling:
+            lv.refills += 1
+            lv.since_refill = 0.0
+            if len(lv.refill_sizes) < 50:
+                lv.refill_sizes.append(r6(new - old))
+        if new > lv.tip and lv.executions == 0:
+            lv.tip = new  # still building the level: its tip is what it shows
+
+    def _execution(self, ev: MarketEvent, mk: _Market, side: str, price: float, size: float
+                   ) -> list[AnomalyFinding] | None:
+        lv = self._level(ev, mk, side, price)
+        if lv.tip <= 0:
+            lv.tip = max(lv.displayed, size)
+        lv.executed += size
+        lv.executions += 1
+        lv.since_refill += size
+        if lv.fired:
+            return None
+        cfg = self.cfg
+        verdict = evaluate([
+            Threshold("min_executions", float(lv.executions), float(cfg.min_executions)),
+            Threshold("min_refills", float(lv.refills), float(cfg.min_refills)),
+            Threshold("min_exec_to_display_ratio", lv.executed / lv.tip,
+                      cfg.min_exec_to_display_ratio),
+            Threshold("min_executed_volume", lv.executed, cfg.min_executed_volume,
+                      calibrates=False),
+        ])
+        if not verdict.passed:
+            if lv.best is None or verdict.closeness > lv.best.closeness:
+                lv.best = verdict
+            return None
+        lv.fired = True
+        lv.best = None
+        makers = sorted(lv.makers)
+        actor = makers[0] if len(makers) == 1 else None
+        anonymous = actor is None
+        evidence = {
+            "side": side, "price": r6(price), "displayed_tip": r6(lv.tip),
+            "executed_volume": r6(lv.executed), "executions": lv.executions,
+            "refills": lv.refills, "refill_sizes": list(lv.refill_sizes),
+            "exec_to_display_ratio": r6(lv.executed / lv.tip),
+            "episode_start_ts": lv.start_ts, "episode_ms": ms(ev.ts - lv.start_ts),
+            "displayed_from": "book" if mk.has_book else "orders",
+            "executions_from": "tape" if mk.has_tape else "fills",
+            "passive_actors": {a: r6(lv.makers[a]) for a in makers[:10]},
+        }
+        if anonymous:
+            evidence["note"] = ("no single passive actor identified: the hidden size is "
+                                "inferred from book and tape alone")
+        who = f"{actor}'s" if actor else "a"
+        msg = (f"{who} hidden {'bid' if side == BUY else 'offer'} at {price:g}: "
+               f"{lv.executed:g} executed in {lv.executions} trades against a displayed "
+               f"{lv.tip:g} ({lv.executed / lv.tip:.1f}x), refilled {lv.refills} times")
+        return [make_finding(self.name, self.category, ev, actor_id=actor, verdict=verdict,
+                             message=msg, citation=self.citation, evidence=evidence,
+                             anonymous=anonymous)]
+
+    def _end(self, lv: _Level, market_id: str) -> None:
+        if lv.best is not None and not lv.fired:
+            self._near.offer(lv.best, ts=lv.last_ts, market_id=market_id,
+                             actor_id=sorted(lv.makers)[0] if len(lv.makers) == 1 else None,
+                             detail={"side": lv.side, "price": lv.price,
+                                     "executed": r6(lv.executed), "tip": r6(lv.tip),
+                                     "refills": lv.refills},
+                             candidate=[market_id, lv.side, lv.price, lv.start_ts])
+            lv.best = None
+
+    # ------------------------------------------------------------------ state
+
+    def finish(self, ctx: Any = None) -> list[AnomalyFinding]:
+        for market_id, mk in sorted(self._markets.items()):
+            for _, lv in sorted(mk.levels.items()):
+                self._end(lv, market_id)
+        return []
+
+    def evict_idle(self, before_ts: int) -> None:
+        for m in [m for m, mk in self._markets.items() if mk.last_ts < before_ts]:
+            mk = self._markets.pop(m)
+            for _, lv in sorted(mk.levels.items()):
+                self._end(lv, m)
+        for m, mk in self._markets.items():
+            for key in [k for k, lv in mk.levels.items() if lv.last_ts < before_ts]:
+                self._end(mk.levels.pop(key), m)

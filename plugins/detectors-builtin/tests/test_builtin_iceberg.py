@@ -1,0 +1,133 @@
+"""Icebergs: refilling levels that must fire, ordinary levels that must not."""
+
+from __future__ import annotations
+
+import pytest
+from horizon_flow_detectors_builtin.detectors.iceberg import IcebergConfig, IcebergDetector
+from horizon_flow_detectors_builtin.harness import drive
+from horizon_flow_detectors_builtin.scripting import Script
+
+
+def book_iceberg(*, cycles: int = 4, tip: float = 100.0, refill_to: float | None = None,
+                 trade: float | None = None) -> Script:
+    """Anonymous venue: a 0.52 offer showing ``tip`` is lifted and comes back, ``cycles`` times."""
+    s = Script(venue="polymarket")
+    s.at(0).snapshot([(0.50, 300.0)], [(0.52, tip), (0.53, 400.0)])
+    t = 1000.0
+    for _ in range(cycles):
+        s.at(t).tape(0.52, trade or tip, "buy")
+        s.at(t + 10).delta("sell", 0.52, 0.0)
+        s.at(t + 200).delta("sell", 0.52, refill_to if refill_to is not None else tip)
+        t += 2000
+    return s
+
+
+def test_fires_from_book_and_tape_with_the_numbers():
+    (f,) = drive(IcebergDetector(), book_iceberg().events)
+    assert f.category == "iceberg" and f.actor_id is None
+    ev = f.evidence
+    assert ev["side"] == "sell" and ev["price"] == 0.52
+    assert ev["displayed_tip"] == 100.0
+    assert ev["executions"] == 3 and ev["executed_volume"] == 300.0
+    assert ev["refills"] == 2 and ev["refill_sizes"] == [100.0, 100.0]
+    assert ev["exec_to_display_ratio"] == 3.0
+    assert ev["displayed_from"] == "book" and ev["executions_from"] == "tape"
+    assert ev["anonymous"] is True and "note" in ev
+    assert "Zotikov" in f.citation
+
+
+def test_one_episode_one_finding():
+    assert len(drive(IcebergDetector(), book_iceberg(cycles=10).events)) == 1
+
+
+def test_identified_iceberg_from_order_events_names_the_actor():
+    s = Script()
+    t = 0.0
+    for i in range(4):  # the whale shows 100 at 0.52, and re-shows it when it is taken
+        s.at(t).place("whale", f"tip{i}", "sell", 0.52, 100)
+        s.at(t + 500).execute(taker=f"buyer{i}", maker="whale", maker_oid=f"tip{i}",
+                              side="buy", price=0.52, size=100)
+        t += 1000
+    (f,) = drive(IcebergDetector(), s.events)
+    assert f.actor_id == "whale" and f.evidence["anonymous"] is False
+    assert f.evidence["displayed_from"] == "orders"
+    assert f.evidence["passive_actors"] == {"whale": 300.0}
+    (anon,) = drive(IcebergDetector(), book_iceberg().events)
+    assert anon.confidence < f.confidence
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "threshold"),
+    [
+        ({"cycles": 2}, "min_refills"),
+        ({"cycles": 3, "trade": 50.0}, "min_exec_to_display_ratio"),
+    ],
+)
+def test_one_threshold_short_does_not_fire_and_says_which(kwargs, threshold):
+    det = IcebergDetector()
+    assert drive(det, book_iceberg(**kwargs).events) == []
+    miss = det.near_misses()[0]
+    assert miss["threshold"] == threshold
+    assert miss["detail"]["price"] == 0.52
+
+
+def test_ratio_short_does_not_fire():
+    det = IcebergDetector(IcebergConfig(min_exec_to_display_ratio=3.5))
+    assert drive(det, book_iceberg(cycles=3).events) == []
+    miss = det.near_misses()[0]
+    assert miss["threshold"] == "min_exec_to_display_ratio"
+    assert miss["value"] == pytest.approx(3.0) and miss["required"] == 3.5
+
+
+def test_refills_short_of_the_tip_are_not_refills():
+    det = IcebergDetector()
+    assert drive(det, book_iceberg(refill_to=60.0).events) == []
+
+
+def test_large_visible_level_traded_into_does_not_fire():
+    s = Script(venue="polymarket")
+    s.at(0).snapshot([(0.50, 300.0)], [(0.52, 1000.0)])
+    left = 1000.0
+    for i in range(6):  # many trades against a big displayed level, no refill
+        s.at(1000 + i * 1000).tape(0.52, 100, "buy")
+        left -= 100
+        s.at(1010 + i * 1000).delta("sell", 0.52, left)
+    assert drive(IcebergDetector(), s.events) == []
+
+
+def test_market_maker_requoting_random_sizes_does_not_fire():
+    s = Script(venue="polymarket")
+    s.at(0).snapshot([(0.50, 300.0)], [(0.52, 100.0)])
+    sizes = [40.0, 150.0, 30.0, 55.0, 20.0]
+    t = 1000.0
+    shown = 100.0
+    for sz in sizes:  # traded down, then others add size that rarely restores the tip
+        s.at(t).tape(0.52, min(shown, 60.0), "buy")
+        shown = max(shown - 60.0, 0.0)
+        s.at(t + 10).delta("sell", 0.52, shown)
+        shown += sz
+        s.at(t + 200).delta("sell", 0.52, shown)
+        t += 2000
+    det = IcebergDetector()
+    assert drive(det, s.events) == []
+
+
+def test_confidence_rises_with_executed_over_displayed():
+    confs = []
+    for cycles in (3, 6, 12):
+        det = IcebergDetector(IcebergConfig(min_executions=cycles, min_refills=cycles - 1))
+        confs.append(drive(det, book_iceberg(cycles=cycles).events)[0].confidence)
+    assert confs == sorted(confs) and confs[0] < confs[-1]
+
+
+def test_deterministic():
+    a = [f.to_dict() for f in drive(IcebergDetector(), book_iceberg().events)]
+    b = [f.to_dict() for f in drive(IcebergDetector(), book_iceberg().events)]
+    assert a == b and a
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="refill_tolerance"):
+        IcebergConfig(refill_tolerance=1.5)
+    with pytest.raises(ValueError, match="min_exec_to_display_ratio"):
+        IcebergConfig(min_exec_to_display_ratio=0.5)
