@@ -203,3 +203,19 @@ def test_duplicate_finding_content_is_emitted_once() -> None:
     engine = FlowEngine(detectors=[Twice()])
     assert len(engine.ingest(make_event("v", "M", "order.placed", 1, side="buy", price=1.0,
                                         size=1.0))) == 1
+
+
+def test_feed_gap_makes_the_book_unknown_until_a_snapshot() -> None:
+    fb = FeedBuilder()
+    fb.snapshot([(0.50, 10)], [(0.52, 5)])
+    fb.gap()
+    fb.delta("buy", 0.51, 3)  # built on an unknown base: ignored
+    engine = FlowEngine(audit=AuditLog(MemoryAuditSink()))
+    for ev in fb.events:
+        engine.ingest(ev)
+    book = engine.snapshot_context().book("M")
+    assert book is not None and book.stale and book.best_bid() is None
+    engine.ingest(make_event("test", "M", "book.snapshot", fb.ts, bids=[[0.49, 1]], asks=[]))
+    assert not book.stale and book.best_bid() == 0.49
+    engine.flush()
+    assert [r.category for r in engine.audit.sink.records()] == ["feed.gap"]  # type: ignore

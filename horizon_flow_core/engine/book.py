@@ -14,7 +14,7 @@ _DIRTY: Final = float("nan")
 
 
 class L2Book:
-    __slots__ = ("_ask", "_bid", "asks", "bids", "quote", "ts", "updates")
+    __slots__ = ("_ask", "_bid", "asks", "bids", "quote", "stale", "ts", "updates")
 
     def __init__(self) -> None:
         self.bids: dict[float, float] = {}
@@ -26,6 +26,8 @@ class L2Book:
         self.quote: tuple[float | None, float | None, float | None, float | None] | None = None
         self.ts = 0
         self.updates = 0
+        #: True after a feed gap until the next snapshot: the levels are unknown
+        self.stale = False
 
     # -- updates ---------------------------------------------------------------
     def apply_snapshot(self, bids: list[Level], asks: list[Level], ts: int) -> None:
@@ -35,9 +37,26 @@ class L2Book:
         self._ask = _DIRTY
         self.ts = ts
         self.updates += 1
+        self.stale = False
+
+    def invalidate(self, ts: int) -> None:
+        """Forget every level: after a feed gap the book is unknown until the next snapshot.
+
+        Deltas that arrive before it would build a book from a wrong base, so
+        they are ignored while ``stale``.
+        """
+        self.bids = {}
+        self.asks = {}
+        self._bid = None
+        self._ask = None
+        self.quote = None
+        self.ts = ts
+        self.stale = True
 
     def apply_delta(self, side: str, price: float, size: float, ts: int) -> None:
         """Set the level's total size (0 removes it). ``side`` is ``buy`` (bid) or ``sell``."""
+        if self.stale:
+            return
         self.ts = ts
         self.updates += 1
         if side == "buy":

@@ -193,6 +193,8 @@ class FlowEngine:
         elif kind == "quote.update":
             st.book.apply_quote(ev.bid, ev.ask, ev.bid_size, ev.ask_size, ts)
         elif kind == "feed.gap" or kind == "feed.stale":
+            if kind == "feed.gap":
+                self._invalidate_books(ev)
             self._audit(kind, {"event": ev.to_dict()}, ts)
 
         # 4. actor profiles (stored and audited before detectors run)
@@ -232,6 +234,14 @@ class FlowEngine:
         if found is None:
             return []
         return self._emit_findings(found, ev)
+
+    def _invalidate_books(self, ev: MarketEvent) -> None:
+        """A gap makes the book of its market (``*``: every market) unknown until a snapshot."""
+        if ev.market_id == "*":
+            for st in self._markets.values():
+                st.book.invalidate(ev.ts)
+        else:
+            self._markets[ev.market_id].book.invalidate(ev.ts)
 
     def _new_market(self, market_id: str) -> MarketState:
         c = self.config
