@@ -1,6 +1,6 @@
 """The live source against a real WebSocket server on 127.0.0.1 speaking Hyperliquid's protocol.
 
-The server (``FakeVenue``) acks ``{"method":"subscribe"}`` with
+The server (``fake_venue.FakeVenue``) acks ``{"method":"subscribe"}`` with
 ``subscriptionResponse``, answers ``{"method":"ping"}`` with ``{"channel":"pong"}``,
 closes connections whose client stays silent longer than its idle limit (the
 venue's 60 s rule, shortened), and replays a script of frames per connection.
@@ -29,9 +29,8 @@ from horizon_flow_venue_hyperliquid import (
     HyperliquidNormalizer,
     HyperliquidSource,
 )
+from horizon_flow_venue_hyperliquid.fake_venue import FakeVenue, Step, serving
 from horizon_flow_venue_hyperliquid.info import perp_coins
-from websockets.asyncio.server import ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
 
 from horizon_flow_core.components import SourceContext
 from horizon_flow_core.events import MarketEvent, event_to_dict
@@ -44,9 +43,6 @@ WALLET = "0xDdDd000000000000000000000000000000000004"
 BUYER = "0x1111000000000000000000000000000000000001"
 SELLER = "0x2222000000000000000000000000000000000002"
 T0 = 1_700_000_000_000
-
-Step = tuple[str, Any]
-
 
 def trades_frame(*tids: int) -> dict[str, Any]:
     return {"channel": "trades", "data": [
@@ -76,71 +72,6 @@ USER_FILLS_SNAPSHOT = {"channel": "userFills", "data": {"isSnapshot": True, "use
     "coin": "BTC", "px": "99.0", "sz": "0.1", "side": "B", "time": T0 - 5000,
     "startPosition": "0.0", "dir": "Open Long", "closedPnl": "0.0", "hash": "0xfeed",
     "oid": 500, "crossed": False, "fee": "0.0", "tid": 9001, "feeToken": "USDC"}]}}
-
-
-class FakeVenue:
-    """A local server that speaks Hyperliquid's subscribe/ping protocol and replays scripts."""
-
-    def __init__(self, scripts: dict[str, list[list[Step]]], idle_limit_s: float = 0.5,
-                 expected: dict[str, int] | None = None) -> None:
-        self.scripts = scripts
-        self.idle_limit_s = idle_limit_s
-        self.expected = expected or {"market": 3, "wallet": 2}
-        self.subscriptions: dict[str, list[list[dict[str, Any]]]] = {"market": [], "wallet": []}
-        self.pings = 0
-        self.mute_pongs: set[tuple[str, int]] = set()
-        self.idle_closes = 0
-        self.port = 0
-
-    async def handler(self, ws: ServerConnection) -> None:
-        subs: list[dict[str, Any]] = []
-        kind: str | None = None
-        index = -1
-        replay: asyncio.Task[None] | None = None
-        try:
-            while True:
-                try:
-                    message = await asyncio.wait_for(ws.recv(), timeout=self.idle_limit_s)
-                except TimeoutError:
-                    self.idle_closes += 1  # the venue drops connections whose client is silent
-                    await ws.close(1000, "idle")
-                    return
-                request = json.loads(message)
-                if request.get("method") == "ping":
-                    self.pings += 1
-                    if (kind, index) not in self.mute_pongs:
-                        await ws.send('{"channel":"pong"}')
-                    continue
-                if request.get("method") != "subscribe":
-                    continue
-                sub = request["subscription"]
-                if kind is None:
-                    kind = "wallet" if "user" in sub else "market"
-                    self.subscriptions[kind].append(subs)
-                    index = len(self.subscriptions[kind]) - 1
-                subs.append(sub)
-                await ws.send(json.dumps({"channel": "subscriptionResponse", "data": request}))
-                if len(subs) == self.expected[kind]:
-                    steps = self.scripts.get(kind, [])
-                    script = steps[index] if index < len(steps) else []
-                    replay = asyncio.create_task(self._replay(ws, script))
-        except ConnectionClosed:
-            pass
-        finally:
-            if replay is not None:
-                replay.cancel()
-
-    @staticmethod
-    async def _replay(ws: ServerConnection, script: list[Step]) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            for op, arg in script:
-                if op == "send":
-                    await ws.send(arg if isinstance(arg, str) else json.dumps(arg))
-                elif op == "sleep":
-                    await asyncio.sleep(arg)
-                elif op == "drop":  # the connection dies mid-stream: no close frame
-                    ws.transport.abort()
-                    return
 
 
 class Collector:
@@ -199,12 +130,6 @@ def config(port: int, **overrides: Any) -> HyperliquidConfig:
         reconnect_min_s=0.05, reconnect_max_s=0.2, jitter_seed=1, connect_timeout_s=2.0)
     settings.update(overrides)
     return HyperliquidConfig(**settings)
-
-
-async def serving(venue: FakeVenue) -> Any:
-    server = await serve(venue.handler, "127.0.0.1", 0)
-    venue.port = server.sockets[0].getsockname()[1]
-    return server
 
 
 # ---------------------------------------------------------------------------- the main scenario

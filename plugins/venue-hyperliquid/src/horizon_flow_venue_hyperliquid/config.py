@@ -115,8 +115,9 @@ class HyperliquidConfig:
     reconnect_min_s: float = attrs.field(default=0.5, validator=_positive)
     reconnect_max_s: float = attrs.field(default=30.0, validator=_positive)
     reconnect_factor: float = attrs.field(default=2.0, validator=_positive)
-    #: Seed of the jitter generator (None = seeded from the OS; tests fix it).
-    jitter_seed: int | None = None
+    #: Seed of the reconnect jitter (negative = seeded from the OS; tests fix it).
+    #: Jitter changes only when reconnects happen, never what events say.
+    jitter_seed: int = -1
     #: Opening handshake and info request timeouts.
     connect_timeout_s: float = attrs.field(default=10.0, validator=_positive)
     info_timeout_s: float = attrs.field(default=10.0, validator=_positive)

@@ -96,7 +96,8 @@ class HyperliquidSource:
         self.config = config if config is not None else HyperliquidConfig()
         self.normalizer = normalizer if normalizer is not None else HyperliquidNormalizer(
             self.config)
-        self._rng = rng if rng is not None else random.Random(self.config.jitter_seed)
+        seed = self.config.jitter_seed
+        self._rng = rng if rng is not None else random.Random(seed if seed >= 0 else None)
         self._connect = connect if connect is not None else ws_connect
         cfg = self.config
         self._fetch_coins = fetch_coins if fetch_coins is not None else (
