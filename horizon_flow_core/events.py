@@ -120,8 +120,6 @@ class MarketEvent:
 _FIELDS: Final[tuple[str, ...]] = tuple(a.name for a in attrs.fields(MarketEvent))
 _OPTIONAL_FIELDS: Final[tuple[str, ...]] = _FIELDS[4:]
 _KNOWN: Final[frozenset[str]] = frozenset(_FIELDS)
-_FLOAT_FIELDS: Final[tuple[str, ...]] = ("price", "size", "bid", "ask", "bid_size", "ask_size")
-_STR_FIELDS: Final[tuple[str, ...]] = ("actor_id", "counterparty_id", "order_id", "tx_hash")
 
 
 def event_to_dict(ev: MarketEvent) -> dict[str, Any]:
@@ -138,21 +136,7 @@ def _bad(field: str, reason: str) -> FeedError:
     return FeedError(reason, field=field)
 
 
-def _as_float(d: dict[str, Any], name: str) -> float | None:
-    value = d.get(name)
-    if value is None:
-        return None
-    if type(value) is float:
-        return value
-    if type(value) is int:
-        return float(value)
-    raise _bad(name, f"expected a number, got {type(value).__name__} {value!r:.40}")
-
-
-def _levels(d: dict[str, Any], name: str) -> list[Level] | None:
-    value = d.get(name)
-    if value is None:
-        return None
+def _levels(value: Any, name: str) -> list[Level]:
     if not isinstance(value, list):
         raise _bad(name, f"expected a list of [price, size], got {type(value).__name__}")
     out: list[Level] = []
@@ -191,68 +175,162 @@ def event_from_dict(d: Any) -> MarketEvent:
     Raises :class:`FeedError` naming the field for anything missing or
     mistyped. Keys outside the schema are kept, merged into ``extra``, so
     nothing a producer wrote is lost.
+
+    This runs once per feed line, so the common case (every field present
+    and well typed) is written as straight-line checks; anything unusual
+    drops to :func:`_validate_slow`, which finds and names the problem.
     """
     if type(d) is not dict:
         raise FeedError(f"expected a JSON object, got {type(d).__name__}")
+    get = d.get
+    venue = get("venue")
+    market_id = get("market_id")
+    kind = _KIND_INTERN.get(get("kind"))  # type: ignore[arg-type]
+    ts = get("ts")
+    if (type(venue) is not str or not venue or type(market_id) is not str or not market_id
+            or kind is None or type(ts) is not int or ts < 0):
+        raise _validate_slow(d)
+    seq = get("seq")
+    side = get("side")
+    price = get("price")
+    size = get("size")
+    actor_id = get("actor_id")
+    counterparty_id = get("counterparty_id")
+    order_id = get("order_id")
+    aggressor = get("aggressor")
+    tx_hash = get("tx_hash")
+    bid = get("bid")
+    ask = get("ask")
+    bid_size = get("bid_size")
+    ask_size = get("ask_size")
+    bids = get("bids")
+    asks = get("asks")
+    extra = get("extra")
+    present = 4
+    if seq is not None:
+        present += 1
+        if type(seq) is not int:
+            raise _validate_slow(d)
+    if side is not None:
+        present += 1
+        side = _SIDES.get(side)
+        if side is None:
+            raise _validate_slow(d)
+    if price is not None:
+        present += 1
+        if type(price) is not float:
+            price = _num(price, "price")
+    if size is not None:
+        present += 1
+        if type(size) is not float:
+            size = _num(size, "size")
+    if actor_id is not None:
+        present += 1
+        if type(actor_id) is not str:
+            actor_id = _id(actor_id, "actor_id")
+    if counterparty_id is not None:
+        present += 1
+        if type(counterparty_id) is not str:
+            counterparty_id = _id(counterparty_id, "counterparty_id")
+    if order_id is not None:
+        present += 1
+        if type(order_id) is not str:
+            order_id = _id(order_id, "order_id")
+    if aggressor is not None:
+        present += 1
+        if type(aggressor) is not bool:
+            raise _validate_slow(d)
+    if tx_hash is not None:
+        present += 1
+        if type(tx_hash) is not str:
+            tx_hash = _id(tx_hash, "tx_hash")
+    if bid is not None:
+        present += 1
+        if type(bid) is not float:
+            bid = _num(bid, "bid")
+    if ask is not None:
+        present += 1
+        if type(ask) is not float:
+            ask = _num(ask, "ask")
+    if bid_size is not None:
+        present += 1
+        if type(bid_size) is not float:
+            bid_size = _num(bid_size, "bid_size")
+    if ask_size is not None:
+        present += 1
+        if type(ask_size) is not float:
+            ask_size = _num(ask_size, "ask_size")
+    if bids is not None:
+        present += 1
+        bids = _levels(bids, "bids")
+    if asks is not None:
+        present += 1
+        asks = _levels(asks, "asks")
+    if extra is not None:
+        present += 1
+        if type(extra) is not dict:
+            raise _bad("extra", f"expected an object, got {type(extra).__name__}")
+    if present != len(d):
+        # keys outside the schema (or explicit nulls): keep the unknown ones in extra
+        unknown = [k for k in d if k not in _KNOWN]
+        if unknown:
+            extra = dict(extra or {})
+            for key in sorted(unknown):
+                extra.setdefault(key, d[key])
+    ev = MarketEvent(venue, market_id, kind, ts, seq, actor_id, counterparty_id, order_id, side,
+                     price, size, aggressor, tx_hash, bid, ask, bid_size, ask_size, bids, asks,
+                     extra)
+    if kind in _NEEDS:
+        missing = _required_for_kind(kind, ev)
+        if missing is not None:
+            raise _bad(missing, f"required for kind {kind!r} but missing")
+    return ev
+
+
+_NEEDS: Final[frozenset[str]] = frozenset(
+    {"order.placed", "book.delta", "order.filled", "trade.tape", "book.snapshot", "quote.update"})
+
+
+def _num(value: Any, name: str) -> float:
+    if type(value) is int:
+        return float(value)
+    raise _bad(name, f"expected a number, got {type(value).__name__} {value!r:.40}")
+
+
+def _id(value: Any, name: str) -> str:
+    if type(value) is int:  # numeric ids are common; keep them, as strings
+        return str(value)
+    raise _bad(name, f"expected a string, got {type(value).__name__}")
+
+
+def _validate_slow(d: dict[str, Any]) -> FeedError:
+    """The error for a malformed event object, naming the first bad field."""
     venue = d.get("venue")
     if type(venue) is not str or not venue:
-        raise _bad("venue", "missing or not a non-empty string")
+        return _bad("venue", "missing or not a non-empty string")
     market_id = d.get("market_id")
     if type(market_id) is not str or not market_id:
-        raise _bad("market_id", "missing or not a non-empty string")
-    kind = _KIND_INTERN.get(d.get("kind"))  # type: ignore[arg-type]
-    if kind is None:
-        raw = d.get("kind")
-        if raw is None:
-            raise _bad("kind", "missing")
-        raise _bad("kind", f"unknown kind {raw!r:.40}; expected one of {', '.join(sorted(KINDS))}")
+        return _bad("market_id", "missing or not a non-empty string")
+    raw = d.get("kind")
+    if raw is None:
+        return _bad("kind", "missing")
+    if _KIND_INTERN.get(raw) is None:  # type: ignore[arg-type]
+        return _bad("kind", f"unknown kind {raw!r:.40}; expected one of {', '.join(sorted(KINDS))}")
     ts = d.get("ts")
     if type(ts) is not int:
-        raise _bad("ts", f"expected integer nanoseconds since the epoch, got {ts!r:.40}")
+        return _bad("ts", f"expected integer nanoseconds since the epoch, got {ts!r:.40}")
     if ts < 0:
-        raise _bad("ts", f"negative timestamp {ts}")
+        return _bad("ts", f"negative timestamp {ts}")
     seq = d.get("seq")
     if seq is not None and type(seq) is not int:
-        raise _bad("seq", f"expected an integer, got {seq!r:.40}")
+        return _bad("seq", f"expected an integer, got {seq!r:.40}")
     side = d.get("side")
-    if side is not None:
-        norm = _SIDES.get(side)
-        if norm is None:
-            raise _bad("side", f"expected 'buy' or 'sell', got {side!r:.40}")
-        side = norm
-    for name in _STR_FIELDS:
-        value = d.get(name)
-        if value is not None and type(value) is not str:
-            if type(value) is int:  # numeric ids are common; keep them, as strings
-                continue
-            raise _bad(name, f"expected a string, got {type(value).__name__}")
+    if side is not None and _SIDES.get(side) is None:
+        return _bad("side", f"expected 'buy' or 'sell', got {side!r:.40}")
     aggressor = d.get("aggressor")
     if aggressor is not None and type(aggressor) is not bool:
-        raise _bad("aggressor", f"expected true or false, got {aggressor!r:.40}")
-    extra = d.get("extra")
-    if extra is not None and type(extra) is not dict:
-        raise _bad("extra", f"expected an object, got {type(extra).__name__}")
-    unknown = d.keys() - _KNOWN
-    if unknown:
-        extra = dict(extra or {})
-        for key in sorted(unknown):
-            extra.setdefault(key, d[key])
-
-    def _s(name: str) -> str | None:
-        v = d.get(name)
-        return v if v is None or type(v) is str else str(v)
-
-    ev = MarketEvent(
-        venue, market_id, kind, ts, seq,
-        _s("actor_id"), _s("counterparty_id"), _s("order_id"), side,
-        _as_float(d, "price"), _as_float(d, "size"), aggressor, _s("tx_hash"),
-        _as_float(d, "bid"), _as_float(d, "ask"), _as_float(d, "bid_size"),
-        _as_float(d, "ask_size"), _levels(d, "bids"), _levels(d, "asks"), extra,
-    )
-    missing = _required_for_kind(kind, ev)
-    if missing is not None:
-        raise _bad(missing, f"required for kind {kind!r} but missing")
-    return ev
+        return _bad("aggressor", f"expected true or false, got {aggressor!r:.40}")
+    return FeedError("malformed event")
 
 
 def make_event(venue: str, market_id: str, kind: str, ts: int, **fields: Any) -> MarketEvent:
