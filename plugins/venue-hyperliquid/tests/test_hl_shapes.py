@@ -211,21 +211,37 @@ def test_cancel_replace_with_same_cloid_is_one_amended_order() -> None:
     assert summary([cancel]) == [("order.canceled", "10", "buy", 99.5, 2.5)]
 
 
-def test_filled_status_and_fills_count_each_execution_once() -> None:
+def test_filled_status_of_a_wallet_with_a_fill_stream_defers_to_the_fills() -> None:
     n = HyperliquidNormalizer()
     n.normalize({"channel": "orderUpdates", "user": WALLET,
                  "data": [order_update(20, "open", sz="5.0")]}, None)
     [part] = n.normalize({"channel": "userFills", "data": {"user": WALLET, "fills": [
-        fill(20, 301, sz="2.0")]}}, None)
-    assert (part.order_id, part.size, part.price) == ("20", 2.0, 100.0)
+        fill(20, 301, sz="2.0", px="99.9")]}}, None)
+    assert (part.order_id, part.size, part.price) == ("20", 2.0, 99.9)
+    # the status says the order is done; the fill stream reports the executions
+    assert n.normalize({"channel": "orderUpdates", "user": WALLET, "data": [
+        order_update(20, "filled", sz="0.0", orig="5.0")]}, None) == []
+    [rest] = n.normalize({"channel": "userFills", "data": {"user": WALLET, "fills": [
+        fill(20, 302, sz="3.0", px="99.8", crossed=True)]}}, None)
+    assert (rest.order_id, rest.size, rest.price, rest.aggressor) == ("20", 3.0, 99.8, True)
+
+
+def test_filled_status_without_a_fill_stream_counts_each_execution_once() -> None:
+    n = HyperliquidNormalizer()
+    n.normalize({"channel": "orderUpdates", "user": WALLET,
+                 "data": [order_update(21, "open", sz="5.0")]}, None)
     [done] = n.normalize({"channel": "orderUpdates", "user": WALLET, "data": [
-        order_update(20, "filled", sz="0.0", orig="5.0")]}, None)
-    assert summary([done]) == [("order.filled", "20", "buy", 100.0, 3.0)]  # 5 - 2 already out
+        order_update(21, "filled", sz="0.0", orig="5.0")]}, None)
+    assert summary([done]) == [("order.filled", "21", "buy", 100.0, 5.0)]
     assert done.extra["price_is_limit"] is True and done.actor_id == WALLET
-    # the fill stream's report of those 3 arrives afterwards: not counted twice
-    late = n.normalize({"channel": "userFills", "data": {"user": WALLET, "fills": [
-        fill(20, 302, sz="3.0")]}}, None)
-    assert late == []
+    # the same execution reported later by a node fill is not counted twice
+    assert n.normalize([WALLET, fill(21, 303, sz="5.0")], None) == []
+    # with fills_from_status off, statuses never make executions
+    quiet = HyperliquidNormalizer(HyperliquidConfig(fills_from_status=False))
+    quiet.normalize({"channel": "orderUpdates", "user": WALLET,
+                     "data": [order_update(22, "open", sz="5.0")]}, None)
+    assert quiet.normalize({"channel": "orderUpdates", "user": WALLET, "data": [
+        order_update(22, "filled", sz="0.0", orig="5.0")]}, None) == []
 
 
 def test_ioc_filled_without_open_and_rejections() -> None:

@@ -125,6 +125,9 @@ class HyperliquidConfig:
     dedupe_window: int = attrs.field(default=100_000, validator=_positive)
     #: Orders whose state is kept to infer cancels, amends and fill sizes.
     max_tracked_orders: int = attrs.field(default=200_000, validator=_positive)
+    #: ``order.filled`` from a ``filled`` order status, for wallets whose fills no fill
+    #: stream (``userFills``, ``user``, node fills) has reported so far.
+    fills_from_status: bool = True
     #: Also derive ``quote.update`` from each ``l2Book`` top of book (off: ``bbo`` gives them).
     quotes_from_l2book: bool = False
     #: Largest frame accepted, bytes (a wallet's ``userFills`` snapshot can be megabytes).

@@ -40,6 +40,11 @@ Identity: wallets are lower-cased everywhere. WS ``orderUpdates`` and
 top-level ``"user"`` key (one connection per wallet, see :mod:`.source`),
 and failing that the owner is looked up from earlier fills of the same oid.
 
+Executions: fill streams (``userFills``, ``user`` fills, node fills) are the
+execution records. A ``filled`` order status becomes ``order.filled`` only
+for a wallet no fill stream has reported yet (and ``fills_from_status``),
+and never for a size a fill already reported; see :mod:`.orders`.
+
 Repeats: a trade seen again (``tid``; ``hash``+time+price+size when ``tid``
 is 0 or absent) is dropped, per participant and side, with a bounded memory
 (``dedupe_window``); a ``userFills`` snapshot also drops fills older than the
@@ -113,6 +118,8 @@ class HyperliquidNormalizer:
         self._last_book: dict[str, tuple[int, list[Any], list[Any]]] = {}
         self._last_bbo: dict[str, tuple[int, Any]] = {}
         self._fill_hwm: dict[str, int] = {}
+        # Wallets a fill stream reports: their ``filled`` statuses are not executions.
+        self._fill_stream_wallets: BoundedKeySet[str] = BoundedKeySet(cfg.max_tracked_orders)
         self._rejects: list[tuple[str, Any]] = []
         #: repeats dropped (trades, fills, books, quotes)
         self.duplicates = 0
@@ -322,6 +329,8 @@ class HyperliquidNormalizer:
         user = data.get("user")
         owner = wallet(user, "userFills.data.user", "userFills") if user is not None else hint
         fills = _as_list(data.get("fills"), "userFills.data.fills")
+        if owner is not None:
+            self._fill_stream_wallets.add(owner)
         snapshot = data.get("isSnapshot") is True
         if snapshot:
             # Snapshots list newest first; a reconnect resends fills already emitted.
@@ -349,6 +358,8 @@ class HyperliquidNormalizer:
     def _user_events(self, data: dict[str, Any], hint: str | None,
                      recv_ts: int | None) -> list[MarketEvent]:
         if "fills" in data:
+            if hint is not None:
+                self._fill_stream_wallets.add(hint)
             return self._each(_as_list(data["fills"], "user.data.fills"), "user.fills",
                               lambda f, w: self._fill(_as_dict(f, w), hint, w, tape=False))
         if "nonUserCancel" in data:
@@ -376,6 +387,7 @@ class HyperliquidNormalizer:
     def _node_fill(self, pair: list[Any], counterparty: str | None,
                    where: str) -> list[MarketEvent]:
         owner = wallet(pair[0], "[0]", where)
+        self._fill_stream_wallets.add(owner)
         return self._fill(pair[1], owner, where, tape=True, counterparty=counterparty)
 
     def _node_trade(self, t: dict[str, Any], where: str) -> list[MarketEvent]:
@@ -566,8 +578,10 @@ class HyperliquidNormalizer:
                 owner = self._oid_wallet.get(str(raw_oid))
             else:
                 self._oid_wallet[str(raw_oid)] = owner
+        report = self.config.fills_from_status and (owner is None
+                                                    or owner not in self._fill_stream_wallets)
         return self.orders.on_status(order, status, ts, owner, leftovers(d, _STATUS_MAPPED),
-                                     where)
+                                     where, report_fills=report)
 
     def _open_order(self, o: dict[str, Any], recv_ts: int | None, hint: str | None,
                     where: str) -> list[MarketEvent]:

@@ -14,10 +14,13 @@ into events:
 * ``open`` again for an open oid with a new price, a larger size or a new
   original size: ``order.amended``; a smaller size alone is a partial fill
   seen through a re-report (an ``openOrders`` poll) and changes only state;
-* ``filled``: ``order.filled`` for what was left (prior remaining minus the
-  size still open), minus what fill streams already reported for that oid,
-  so an execution reported by both ``userFills`` and ``orderUpdates`` is
-  counted once. Its price is the order's limit price (``extra.price_is_limit``);
+* ``filled``: when the caller says no fill stream reports this wallet's
+  executions (``report_fills``), ``order.filled`` for what was left (prior
+  remaining minus the size still open), minus what fill streams already
+  reported for that oid, so an execution is counted once. Its price is the
+  order's limit price (``extra.price_is_limit``). Otherwise the order is
+  just closed: the fill stream's events (exact price, trade id, taker flag)
+  are the execution records;
 * a cancel status: ``order.canceled`` with the size left. A cancel for an
   oid never seen open, when the status names the order's own placement
   time, is preceded by an ``order.placed`` at that time (``extra.inferred``)
@@ -98,7 +101,8 @@ class OrderTracker:
     # ------------------------------------------------------------------ statuses
 
     def on_status(self, order: dict[str, Any], status: str, ts: int, wallet: str | None,
-                  extra: dict[str, Any], where: str) -> list[MarketEvent]:
+                  extra: dict[str, Any], where: str, *,
+                  report_fills: bool = True) -> list[MarketEvent]:
         oid = oid_str(order.get("oid"), "order.oid", where)
         if oid in self._closed:
             return []
@@ -121,6 +125,9 @@ class OrderTracker:
         if cls == "open":
             return self._open(oid, cur, wallet, coin, sd, px, sz, orig_sz, cloid, ts, extra)
         if cls == "filled":
+            if not report_fills:
+                self._close(oid, cur)
+                return []
             return self._filled(oid, cur, wallet, coin, sd, px, sz, orig_sz, ts, extra)
         return self._cancel(oid, cur, wallet, coin, sd, px, sz, orig_sz, ts, extra,
                             rejected=cls == "reject", order=order, where=where)
