@@ -200,7 +200,7 @@ class NearMisses:
 def make_finding(
     detector: str, category: str, event: MarketEvent, *, actor_id: str | None,
     verdict: Verdict, message: str, citation: str, evidence: dict[str, Any],
-    anonymous: bool = False, severity_floor: str = "low",
+    anonymous: bool = False, severity_floor: str = "low", severity_cap: str = "critical",
 ) -> AnomalyFinding:
     """A finding with confidence and severity calibrated from the verdict's margins."""
     conf = calibration.confidence(verdict.margins, anonymous=anonymous)
@@ -209,7 +209,8 @@ def make_finding(
     ev["thresholds"] = thresholds_evidence(verdict)
     return AnomalyFinding(
         detector=detector, category=category,
-        severity=calibration.severity(conf, floor=severity_floor), confidence=conf,
+        severity=calibration.severity(conf, floor=severity_floor, cap=severity_cap),
+        confidence=conf,
         venue=event.venue, market_id=event.market_id, actor_id=actor_id, ts=event.ts,
         message=message, citation=citation, evidence=ev,
     )

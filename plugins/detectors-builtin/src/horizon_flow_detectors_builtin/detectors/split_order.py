@@ -1,0 +1,242 @@
+"""Split orders: one actor's large parent order worked as many similar child
+orders on one side over time.
+
+Toth, Palit, Lillo and Farmer, "Why is equity order flow so persistent?"
+(Journal of Economic Dynamics and Control, 2015): large hidden "metaorders"
+are split into many small child orders executed over time, which is what
+makes order flow persistent. Working an order is lawful; it is surfaced
+because it moves prices over its life and because splitting can be used to
+stay under reporting or surveillance thresholds. Severity is capped at
+``medium`` for that reason.
+
+Per actor, market and side, the child orders executed within ``window_s``
+(children are distinct ``order_id`` values; fills of one child add up) are
+summed in O(1): count, total, sum of squares (for the coefficient of
+variation of child sizes). It fires once per episode when there are at least
+``min_children`` children totalling ``min_parent_volume``, sizes similar
+(CV at most ``max_child_cv``, no child over ``max_child_share`` of the
+total) and the actor trades the other side little (at most
+``max_opposite_share``): a market maker trades both sides.
+
+Needs actor identity: on anonymous venues one trader's children cannot be
+told from the crowd's, and this detector stays silent there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any
+
+import attrs
+
+from horizon_flow_core.events import MarketEvent
+from horizon_flow_core.findings import AnomalyFinding
+
+from ..common import (
+    BUY,
+    SELL,
+    Threshold,
+    Verdict,
+    at_least,
+    evaluate,
+    fraction,
+    make_finding,
+    ms,
+    non_negative,
+    opposite,
+    positive,
+    r6,
+    s_to_ns,
+)
+from .base import DetectorBase
+
+CITATION = (
+    "Toth, Palit, Lillo and Farmer, 'Why is equity order flow so persistent?', Journal of "
+    "Economic Dynamics and Control 51, 2015 (metaorders split into many child orders)"
+)
+
+
+@attrs.frozen
+class SplitOrderConfig:
+    """``[detectors.split_order]``."""
+
+    #: Rolling window over which one parent's children are collected.
+    window_s: float = attrs.field(default=600.0, validator=positive)
+    #: Fewest child orders.
+    min_children: int = attrs.field(default=10, validator=at_least(2))
+    #: Smallest total executed by the children.
+    min_parent_volume: float = attrs.field(default=1000.0, validator=positive)
+    #: Largest coefficient of variation of child sizes ("similar" children).
+    max_child_cv: float = attrs.field(default=0.5, validator=non_negative)
+    #: Largest single child as a share of the total.
+    max_child_share: float = attrs.field(default=0.25, validator=fraction)
+    #: Largest volume on the other side, as a share of the parent's.
+    max_opposite_share: float = attrs.field(default=0.1, validator=fraction)
+    near_miss_capacity: int = attrs.field(default=20, validator=non_negative)
+
+
+@attrs.define(slots=True)
+class _Side:
+    children: dict[str, float] = attrs.field(factory=dict)  # child id -> executed size
+    first: dict[str, int] = attrs.field(factory=dict)  # child id -> first fill ts
+    order: deque[tuple[int, str]] = attrs.field(factory=deque)
+    total: float = 0.0
+    sumsq: float = 0.0
+    fired_ts: int = -1
+    best: tuple[Verdict, int, dict[str, Any]] | None = None
+
+    def add(self, child: str, size: float, ts: int) -> None:
+        old = self.children.get(child)
+        if old is None:
+            self.children[child] = size
+            self.first[child] = ts
+            self.order.append((ts, child))
+            self.sumsq += size * size
+        else:
+            self.children[child] = old + size
+            self.sumsq += (old + size) ** 2 - old * old
+        self.total += size
+
+    def expire(self, cutoff: int) -> None:
+        while self.order and self.order[0][0] < cutoff:
+            _, child = self.order.popleft()
+            size = self.children.pop(child, 0.0)
+            self.first.pop(child, None)
+            self.total -= size
+            self.sumsq -= size * size
+        if not self.children:  # reset float residue
+            self.total = self.sumsq = 0.0
+
+    def cv(self) -> float:
+        n = len(self.children)
+        if n < 2:
+            return 0.0
+        mean = self.total / n
+        var = max(self.sumsq / n - mean * mean, 0.0)
+        return math.sqrt(var) / mean if mean > 0 else 0.0
+
+
+@attrs.define(slots=True)
+class _Trader:
+    sides: dict[str, _Side] = attrs.field(factory=lambda: {BUY: _Side(), SELL: _Side()})
+    seq: int = 0  # names children of fills that carry no order id
+    last_ts: int = 0
+
+
+class SplitOrderDetector(DetectorBase):
+    name = "split_order"
+    category = "split_order"
+    citation = CITATION
+    kinds = frozenset({"order.filled", "trade.tape"})
+
+    def __init__(self, config: SplitOrderConfig | None = None) -> None:
+        cfg = config or SplitOrderConfig()
+        super().__init__(cfg)
+        self.cfg = cfg
+        self.window_ns = s_to_ns(cfg.window_s)
+        self._traders: dict[tuple[str, str], _Trader] = {}
+        self._seen: dict[tuple[str, str, int, float, float], None] = {}
+        self._seen_q: deque[tuple[int, tuple[str, str, int, float, float]]] = deque()
+
+    def on_event(self, ev: MarketEvent, ctx: Any) -> list[AnomalyFinding] | None:
+        q = self._seen_q
+        while q and q[0][0] < ev.ts:
+            self._seen.pop(q.popleft()[1], None)
+        actor, size = ev.actor_id, ev.size
+        if actor is None or ev.side not in (BUY, SELL) or not size or ev.price is None:
+            return None
+        key = (actor, ev.market_id, ev.ts, ev.price, size)
+        if key in self._seen:
+            return None  # the same execution as a fill and as a print
+        self._seen[key] = None
+        q.append((ev.ts + 5_000_000_000, key))
+        tkey = (actor, ev.market_id)
+        tr = self._traders.get(tkey)
+        if tr is None:
+            tr = self._traders[tkey] = _Trader()
+        tr.last_ts = ev.ts
+        cutoff = ev.ts - self.window_ns
+        side = tr.sides[ev.side]
+        other = tr.sides[opposite(ev.side) or SELL]
+        for st, st_side in ((side, ev.side), (other, opposite(ev.side) or SELL)):
+            st.expire(cutoff)
+            if not st.children and st.best is not None:  # the episode ended short
+                verdict, at, detail = st.best
+                self._near.offer(verdict, ts=at, market_id=ev.market_id, actor_id=actor,
+                                 detail=detail)
+                st.best = None
+        if ev.order_id is not None:
+            child = ev.order_id
+        else:
+            tr.seq += 1
+            child = f"#{tr.seq}"
+        side.add(child, size, ev.ts)
+        if side.fired_ts >= 0:
+            if ev.ts - side.fired_ts < self.window_ns:
+                return None  # this parent was reported; one finding per episode
+            side.fired_ts = -1
+        return self._judge(ev, actor, side, other)
+
+    def _judge(self, ev: MarketEvent, actor: str, side: _Side, other: _Side
+               ) -> list[AnomalyFinding] | None:
+        cfg = self.cfg
+        n = len(side.children)
+        if n < max(2, cfg.min_children // 2):
+            return None
+        cv = side.cv()
+        opp = other.total / side.total if side.total > 0 else 0.0
+        checks = [
+            Threshold("min_children", float(n), float(cfg.min_children)),
+            Threshold("min_parent_volume", side.total, cfg.min_parent_volume),
+            Threshold("max_child_cv", cv, cfg.max_child_cv, at_most=True, calibrates=False),
+            Threshold("max_opposite_share", opp, cfg.max_opposite_share, at_most=True,
+                      calibrates=False),
+        ]
+        verdict = evaluate(checks)
+        largest = 0.0
+        if verdict.passed:  # the O(children) part only once the rest holds
+            largest = max(side.children.values())
+            checks.append(Threshold("max_child_share", largest / side.total,
+                                    cfg.max_child_share, at_most=True, calibrates=False))
+            verdict = evaluate(checks)
+        if not verdict.passed:
+            if side.best is None or verdict.closeness > side.best[0].closeness:
+                side.best = (verdict, ev.ts, {"side": ev.side, "children": n,
+                                              "volume": r6(side.total), "cv": r6(cv)})
+            return None
+        side.fired_ts = ev.ts
+        side.best = None
+        first_ts = side.order[0][0]
+        children = sorted(side.children)
+        mean = side.total / n
+        evidence = {
+            "side": ev.side, "children": n, "parent_volume": r6(side.total),
+            "mean_child_size": r6(mean), "child_size_cv": r6(cv),
+            "largest_child": r6(largest), "largest_child_share": r6(largest / side.total),
+            "opposite_volume": r6(other.total), "opposite_share": r6(opp),
+            "first_child_ts": first_ts, "last_child_ts": ev.ts,
+            "span_ms": ms(ev.ts - first_ts), "window_s": cfg.window_s,
+            "child_order_ids": children[:50],
+        }
+        msg = (f"{actor} worked a {ev.side} parent of {side.total:g} as {n} child orders "
+               f"averaging {mean:g} (size CV {cv:.2f}) over {ms(ev.ts - first_ts) / 1000:g} s, "
+               f"trading the other side for {opp:.0%} of that")
+        return [make_finding(self.name, self.category, ev, actor_id=actor, verdict=verdict,
+                             message=msg, citation=self.citation, evidence=evidence,
+                             severity_cap="medium")]
+
+    def finish(self, ctx: Any = None) -> list[AnomalyFinding]:
+        for (actor, market), tr in sorted(self._traders.items()):
+            for side in (BUY, SELL):
+                st = tr.sides[side]
+                if st.best is not None:
+                    verdict, ts, detail = st.best
+                    self._near.offer(verdict, ts=ts, market_id=market, actor_id=actor,
+                                     detail=detail)
+                    st.best = None
+        return []
+
+    def evict_idle(self, before_ts: int) -> None:
+        for key in [k for k, t in self._traders.items() if t.last_ts < before_ts]:
+            del self._traders[key]
