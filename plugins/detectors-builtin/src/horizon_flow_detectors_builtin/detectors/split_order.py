@@ -159,7 +159,7 @@ class SplitOrderDetector(DetectorBase):
         cutoff = ev.ts - self.window_ns
         side = tr.sides[ev.side]
         other = tr.sides[opposite(ev.side) or SELL]
-        for st, st_side in ((side, ev.side), (other, opposite(ev.side) or SELL)):
+        for st in (side, other):
             st.expire(cutoff)
             if not st.children and st.best is not None:  # the episode ended short
                 verdict, at, detail = st.best
