@@ -171,7 +171,9 @@ class NearMisses:
             "closeness": round(verdict.closeness, 4), "failed": verdict.failed,
             "detail": dict(detail or {}),
         }
-        key = (-entry["closeness"], ts, market_id, actor_id or "", stop.name)
+        closeness = round(verdict.closeness, 4)
+        entry["closeness"] = closeness
+        key = (-closeness, ts, market_id, actor_id or "", stop.name)
         items = self._items
         if candidate is not None:
             entry["candidate"] = candidate

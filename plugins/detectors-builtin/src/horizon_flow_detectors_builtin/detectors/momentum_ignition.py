@@ -171,7 +171,8 @@ class MomentumIgnitionDetector(DetectorBase):
             return self._reversal(ev, mv, ign, mk)
         if not aggressive:
             return None
-        return self._burst(ev, mv, mk, before_price, before_volume)
+        self._burst(ev, mv, mk, before_price, before_volume)
+        return None
 
     # ------------------------------------------------------------------ burst
 

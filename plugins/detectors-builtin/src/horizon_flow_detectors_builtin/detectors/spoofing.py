@@ -376,8 +376,8 @@ class SpoofingDetector(DetectorBase):
     def evict_idle(self, before_ts: int) -> None:
         for key in [k for k, f in self._flows.items() if f.last_ts < before_ts]:
             del self._flows[key]
-        for key in [k for k, r in self._resting.items() if r.last_ts < before_ts]:
-            del self._resting[key]
+        for market in [m for m, r in self._resting.items() if r.last_ts < before_ts]:
+            del self._resting[market]
         for key in [k for k, b in self._baits.items() if b.ts < before_ts]:
             del self._baits[key]
         self._levels.evict_idle(before_ts)
