@@ -42,9 +42,9 @@ def test_pathlike_is_taken_as_is(tmp_path: Path) -> None:
 
 def test_query_parameters_set_options() -> None:
     loc = parse_store_url("sqlite:///f.db?batch_size=7&synchronous=FULL&flush_interval_s=0.25"
-                          "&flush_timer=off&busy_timeout_ms=10&max_page_count=100")
+                          "&flush_timer=off&busy_timeout_ms=10&max_page_count=100&cache_mb=8")
     assert loc.options == SQLiteOptions(batch_size=7, synchronous="full", flush_interval_s=0.25,
-                                        flush_timer=False, busy_timeout_ms=10,
+                                        flush_timer=False, busy_timeout_ms=10, cache_mb=8,
                                         max_page_count=100)
     assert loc.path == Path("f.db")
 

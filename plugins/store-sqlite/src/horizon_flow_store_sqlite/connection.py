@@ -79,6 +79,7 @@ def open_connection(loc: StoreLocation, *, read_only: bool = False,
         # The first read of the header: a file that is not a database fails here.
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         conn.execute(f"PRAGMA busy_timeout = {int(opts.busy_timeout_ms)}")
+        conn.execute(f"PRAGMA cache_size = {-1024 * int(opts.cache_mb)}")
         if not read_only:
             if loc.path is not None:
                 mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]

@@ -51,6 +51,9 @@ class SQLiteOptions:
     ``busy_timeout_ms``: how long a writer waits for another process's lock.
     ``max_page_count``: a size cap in pages (0 = none); writes beyond it fail
     like a full disk, with the batch kept in memory.
+    ``cache_mb``: SQLite's page cache per connection. The id, time, actor and
+    market indexes take random inserts; once they outgrow the cache every
+    flush re-reads pages from the OS (SQLite's default is 2 MB).
     """
 
     batch_size: int = attrs.field(default=500, validator=_positive_int)
@@ -60,6 +63,7 @@ class SQLiteOptions:
                                    validator=_synchronous)
     busy_timeout_ms: int = attrs.field(default=5000, validator=_non_negative_int)
     max_page_count: int = attrs.field(default=0, validator=_non_negative_int)
+    cache_mb: int = attrs.field(default=64, validator=_positive_int)
 
 
 _BOOL_WORDS = {"1": True, "true": True, "yes": True, "on": True,

@@ -27,7 +27,7 @@ from horizon_flow_core.errors import StoreError
 
 from .connection import open_connection
 from .errors import store_error
-from .records import FINDING_COLUMNS, finding_id, row_to_finding
+from .records import FINDING_COLUMNS, id_matches_content, row_to_finding
 from .schema import (
     AUDIT,
     COMPONENT_WORM_TABLES,
@@ -227,7 +227,7 @@ def _check_finding_ids(conn: sqlite3.Connection, label: str) -> list[str]:
                             "LIMIT 5000", (after,)).fetchall()
         for row in rows:
             try:
-                ok = finding_id(row_to_finding(row[1:])) == row[1]
+                ok = id_matches_content(row_to_finding(row[1:]))
             except Exception:  # unreadable evidence JSON, bad severity: also tampering
                 ok = False
             if not ok:
