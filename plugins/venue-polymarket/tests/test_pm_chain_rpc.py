@@ -476,3 +476,44 @@ def test_ws_follower_reports_a_gap_when_catch_up_fails():
     assert "disabled" in gap.extra["reason"]
     assert [e.kind for e in ctx.events] == ["order.filled"] * 2 + ["feed.gap"] + [
         "order.filled"] * 2
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def test_flow_polymarket_backfill_command(pm_chain_logs, tmp_path, monkeypatch):
+    import typer
+    from horizon_flow_venue_polymarket.plugin import flow_commands
+    from typer.testing import CliRunner
+
+    from horizon_flow_core.feeds.raw import iter_raw_recording
+
+    real = pm_chain_logs[0]
+    broken = dict(real, logIndex="0x999", data="0x1234")  # a log the decoder must reject
+    node = FakePolygon(recorded_match_around_real_log(real) + [broken], {V2_BLOCK: V2_TS},
+                       head=V2_BLOCK + 2)
+    app = typer.Typer()
+    flow_commands(app)
+
+    @app.command("version")  # typer needs a second command to keep the group
+    def version() -> None:
+        pass
+
+    with HttpNode(node, "/v2/CLISECRETKEY42") as http:
+        monkeypatch.setenv("POLYGON_RPC_URL", http.url)
+        out, raw = tmp_path / "fills.jsonl", tmp_path / "logs.raw.jsonl"
+        result = CliRunner().invoke(app, ["polymarket", "backfill", "--from-block",
+                                          str(V2_BLOCK - 2), "--out", str(out), "--raw",
+                                          str(raw)])
+        assert result.exit_code == 0, result.output
+        monkeypatch.setenv("POLYGON_RPC_URL", http.url.replace("/v2/", "/nope/"))
+        node.fail_next("eth_blockNumber", (-32601, "method not allowed for key CLISECRETKEY42"))
+        failed = CliRunner().invoke(app, ["polymarket", "backfill", "--from-block", "1"])
+    assert "2 fills from 4 logs" in result.output and "1 rejected" in result.output
+    events = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert [(e["actor_id"][:6], e["side"]) for e in events] == [("0xa253", "sell"),
+                                                                 ("0x92c9", "buy")]
+    replayed = [e.to_dict() for e in iter_raw_recording(raw, PolymarketNormalizer())]
+    assert replayed == events
+    assert failed.exit_code == 1 and "CLISECRETKEY42" not in failed.output
+    assert failed.output.startswith("error: ") and failed.output.count("\n") == 1

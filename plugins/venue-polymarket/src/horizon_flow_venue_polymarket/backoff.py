@@ -27,7 +27,7 @@ class Backoff:
         self._rng = rng or random.Random()
 
     def next(self) -> float:
-        base = min(self.maximum, self.initial * (2 ** min(self.attempts, 60)))
+        base = min(self.maximum, self.initial * float(2 ** min(self.attempts, 60)))
         self.attempts += 1
         return base * (1.0 - self.jitter * self._rng.random())
 

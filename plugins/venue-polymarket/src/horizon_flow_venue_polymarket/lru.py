@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 class SeenKeys:
@@ -40,14 +44,14 @@ class SeenKeys:
         return len(self._keys)
 
 
-class BoundedDict(OrderedDict[Hashable, object]):
+class BoundedDict(OrderedDict[K, V], Generic[K, V]):
     """A dict that forgets its oldest entries beyond ``capacity`` (a small LRU cache)."""
 
     def __init__(self, capacity: int) -> None:
         super().__init__()
         self.capacity = capacity
 
-    def put(self, key: Hashable, value: object) -> None:
+    def put(self, key: K, value: V) -> None:
         self[key] = value
         self.move_to_end(key)
         while len(self) > self.capacity:

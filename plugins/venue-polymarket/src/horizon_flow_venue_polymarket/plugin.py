@@ -25,6 +25,13 @@ def make_live_source(config: PolymarketConfig | None) -> Any:
 
 
 @hookimpl
+def flow_commands(app: Any) -> None:
+    from .cli import register
+
+    register(app)
+
+
+@hookimpl
 def flow_venues() -> list[VenueSpec]:
     return [VenueSpec(
         name="polymarket",

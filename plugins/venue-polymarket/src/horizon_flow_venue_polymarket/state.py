@@ -49,7 +49,8 @@ class NormalizerState:
     seen: SeenKeys
     block_timestamps: Mapping[int, int]
     market_status: dict[str, MarketStatus] = attrs.field(factory=dict)
-    trade_status: BoundedDict = attrs.field(factory=lambda: BoundedDict(100_000))
+    trade_status: BoundedDict[tuple[str, str], Any] = attrs.field(
+        factory=lambda: BoundedDict(100_000))
     counters: Counter[str] = attrs.field(factory=Counter)
 
     def extra(self, token_id: str, condition_id: Any = None) -> dict[str, Any]:

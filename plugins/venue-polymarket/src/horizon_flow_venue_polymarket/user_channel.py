@@ -59,9 +59,9 @@ def order(frame: dict[str, Any], recv_ts: int | None, st: NormalizerState) -> li
     matched = num(frame, "size_matched", required=False) or 0.0
     assert original is not None
     extra = st.extra(asset, frame.get("market"))
-    for key in ("order_type", "outcome", "owner"):
-        if frame.get(key):
-            extra[key] = frame[key]
+    for name in ("order_type", "outcome", "owner"):
+        if frame.get(name):
+            extra[name] = frame[name]
     if status:
         extra["status"] = status
     if frame.get("created_at") not in (None, "", "0"):

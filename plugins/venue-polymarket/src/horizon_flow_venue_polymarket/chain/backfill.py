@@ -23,6 +23,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from horizon_flow_core.errors import FeedError
 from horizon_flow_core.events import MarketEvent
 
 from ..config import PolymarketConfig
@@ -60,6 +61,7 @@ class ChainBackfill:
         self.ceiling = config.log_chunk_blocks
         self.chunks_done = 0
         self.range_shrinks = 0
+        self.rejects = 0
         self._good_in_a_row = 0
 
     @classmethod
@@ -109,9 +111,24 @@ class ChainBackfill:
 
     def run(self, from_block: int, to_block: int,
             record_frame: Callable[[Any, int], None] | None = None,
-            clock: Callable[[], int] | None = None) -> Iterator[MarketEvent]:
-        """Events of the range; each prepared log is recorded before it is normalized."""
+            clock: Callable[[], int] | None = None,
+            reject: Callable[[str, Any], None] | None = None) -> Iterator[MarketEvent]:
+        """Events of the range; each prepared log is recorded before it is normalized.
+
+        A log the normalizer cannot read goes to ``reject`` (or is logged) and
+        the backfill goes on.
+        """
         for frame in self.logs(from_block, to_block):
             if record_frame is not None:
                 record_frame(frame, clock() if clock else 0)
-            yield from self.normalizer.normalize(frame, None)
+            try:
+                events = self.normalizer.normalize(frame, None)
+            except FeedError as exc:
+                self.rejects += 1
+                if reject is not None:
+                    reject(exc.render(), frame)
+                else:
+                    log.warning("rejected log %s: %s", frame.get("transactionHash"),
+                                exc.render())
+                continue
+            yield from events

@@ -60,8 +60,8 @@ class ChainFollower:
         #: the last block whose logs were processed; catch-up starts here
         self.last_block: int | None = start_block
         self.connections = 0
-        self._block_ts: BoundedDict = BoundedDict(config.block_cache_size)
-        self._tx: BoundedDict = BoundedDict(config.block_cache_size)
+        self._block_ts: BoundedDict[int, int] = BoundedDict(config.block_cache_size)
+        self._tx: BoundedDict[str, dict[str, Any]] = BoundedDict(config.block_cache_size)
 
     @classmethod
     def from_env(cls, config: PolymarketConfig, normalizer: PolymarketNormalizer | None = None,
@@ -122,10 +122,13 @@ class ChainFollower:
             chunk = self.config.log_chunk_blocks
             while start <= head:
                 end = min(start + chunk - 1, head)
+                flt = log_filter(self.exchanges, start, end)
+
+                def get_logs(flt: dict[str, Any] = flt) -> Any:
+                    return w3.eth.get_logs(flt)
+
                 try:
-                    flt = log_filter(self.exchanges, start, end)
-                    logs = await self.retrier.acall(lambda f=flt: w3.eth.get_logs(f),
-                                                    f"eth_getLogs {start}-{end}")
+                    logs = await self.retrier.acall(get_logs, f"eth_getLogs {start}-{end}")
                 except RangeTooLarge:
                     if chunk <= self.config.min_log_chunk_blocks:
                         raise
@@ -157,7 +160,7 @@ class ChainFollower:
                                                  f"eth_getBlockByNumber {number}")
                 ts = int(block["timestamp"])
                 self._block_ts.put(number, ts)
-            frame["blockTimestamp"] = hex(ts)  # type: ignore[arg-type]
+            frame["blockTimestamp"] = hex(ts)
         tx_hash = frame.get("transactionHash")
         if self.config.enrich_on_chain and tx_hash and needs_enrichment(
                 frame, self.normalizer.state.exchanges):
@@ -167,7 +170,7 @@ class ChainFollower:
                                               f"eth_getTransactionByHash {tx_hash[:12]}")
                 info = tx_fields(tx)
                 self._tx.put(tx_hash, info)
-            frame["_tx"] = dict(info)  # type: ignore[call-overload]
+            frame["_tx"] = dict(info)
         return frame
 
     async def _handle(self, w3: Any, frame: dict[str, Any], ctx: SourceContext) -> None:

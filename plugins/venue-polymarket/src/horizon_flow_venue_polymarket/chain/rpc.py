@@ -112,7 +112,23 @@ def describe(exc: BaseException, url: str | None) -> str:
     text = f"{type(exc).__name__}: " + (f"[{code}] {message}" if code is not None else message)
     if url:
         text = text.replace(url, "<rpc>")
+        for secret in url_secrets(url):  # providers echo keys in their messages
+            text = text.replace(secret, "***")
     return redact(" ".join(text.split()))[:300]
+
+
+def url_secrets(url: str) -> list[str]:
+    """Parts of an RPC URL that may be keys: path segments, query values, user info."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    parts = urlsplit(url)
+    found = [seg for seg in parts.path.split("/") if len(seg) >= 8]
+    found += [v for _, v in parse_qsl(parts.query) if len(v) >= 8]
+    if parts.username:
+        found.append(parts.username)
+    if parts.password:
+        found.append(parts.password)
+    return sorted(set(found), key=len, reverse=True)
 
 
 def log_filter(exchanges: Sequence[str], from_block: int | None = None,
@@ -199,8 +215,8 @@ class ChainRpc:
                                 exception_retry_configuration=None)
         self.w3 = Web3(provider)
         self.retrier = Retrier(config, url, sleep)
-        self._block_ts: BoundedDict = BoundedDict(config.block_cache_size)
-        self._tx: BoundedDict = BoundedDict(config.block_cache_size)
+        self._block_ts: BoundedDict[int, int] = BoundedDict(config.block_cache_size)
+        self._tx: BoundedDict[str, dict[str, Any]] = BoundedDict(config.block_cache_size)
         self.calls: dict[str, int] = {}
 
     def _count(self, method: str) -> None:
@@ -221,7 +237,7 @@ class ChainRpc:
     def block_timestamp(self, number: int) -> int:
         cached = self._block_ts.get(number)
         if cached is not None:
-            return int(cached)  # type: ignore[call-overload]
+            return cached
         self._count("eth_getBlockByNumber")
         block = self.retrier.call(lambda: self.w3.eth.get_block(number),
                                   f"eth_getBlockByNumber {number}")
@@ -232,7 +248,7 @@ class ChainRpc:
     def tx_info(self, tx_hash: str) -> dict[str, Any]:
         cached = self._tx.get(tx_hash)
         if cached is not None:
-            return dict(cached)  # type: ignore[call-overload]
+            return dict(cached)
         self._count("eth_getTransactionByHash")
         tx = self.retrier.call(lambda: self.w3.eth.get_transaction(tx_hash),  # type: ignore
                                f"eth_getTransactionByHash {tx_hash[:12]}")
