@@ -55,21 +55,39 @@ def dec(value: Any, field: str, where: str) -> Decimal:
     return d
 
 
+_INF: Final = float("inf")
+
+
+def fast_num(value: Any) -> float:
+    """``num`` without the error message: raises ValueError/TypeError (hot paths)."""
+    f = float(value) if type(value) is str else _as_number(value)
+    if not 0.0 <= f < _INF:  # also false for NaN
+        raise ValueError(value)
+    return f
+
+
+def _as_number(value: Any) -> float:
+    if type(value) is float or type(value) is int:
+        return float(value)
+    raise TypeError(value)
+
+
 def num(value: Any, field: str, where: str) -> float:
     """A non-negative finite float from a decimal string (or a JSON number)."""
-    if type(value) is str:
-        try:
-            f = float(value)
-        except ValueError:
-            raise FrameError(f"{where}: not a decimal number: {value!r:.40}", field=field) from None
-    elif type(value) in (int, float):
-        f = float(value)
-    else:
-        raise FrameError(f"{where}: expected a decimal string, got {value!r:.40}", field=field)
-    if f != f or f in (float("inf"), float("-inf")) or f < 0:
+    try:
+        return fast_num(value)
+    except TypeError:
+        raise FrameError(f"{where}: expected a decimal string, got {value!r:.40}",
+                         field=field) from None
+    except ValueError:
+        if type(value) is str:
+            try:
+                float(value)
+            except ValueError:
+                raise FrameError(f"{where}: not a decimal number: {value!r:.40}",
+                                 field=field) from None
         raise FrameError(f"{where}: expected a finite non-negative number, got {value!r:.40}",
-                         field=field)
-    return f
+                         field=field) from None
 
 
 def side(value: Any, field: str, where: str) -> str:

@@ -74,7 +74,7 @@ from horizon_flow_core.events import MarketEvent
 
 from .bounded import BoundedKeySet, BoundedMap
 from .config import HyperliquidConfig
-from .fields import VENUE, dec, leftovers, num, oid_str, side, text, wallet
+from .fields import VENUE, dec, fast_num, leftovers, num, oid_str, side, text, wallet
 from .l4book import RawBookDiffs
 from .orders import OrderTracker
 from .timeparse import any_to_ns, iso_to_ns, ms_to_ns
@@ -262,8 +262,10 @@ class HyperliquidNormalizer:
                 if first_error is None:
                     first_error = exc
                 self._rejects.append((str(exc), item))
+                # Callers that do not ask for take_rejects() still see it.
+                log.warning("hyperliquid: dropped one item of a frame: %s", exc)
         if first_error is not None and good == 0:
-            del self._rejects[queued:]
+            del self._rejects[queued:]  # the whole frame is the reject
             raise first_error
         return out
 
@@ -691,10 +693,15 @@ def _levels(side_levels: Any, where: str) -> tuple[list[tuple[float, float]], li
         raise FrameError(f"{where}: expected a list of levels")
     out: list[tuple[float, float]] = []
     counts: list[Any] = []
-    for i, lv in enumerate(side_levels):
-        lv = _as_dict(lv, f"{where}[{i}]")
-        out.append((num(lv.get("px"), "px", f"{where}[{i}]"),
-                    num(lv.get("sz"), "sz", f"{where}[{i}]")))
-        if "n" in lv:
-            counts.append(lv["n"])
+    try:  # the hot path: no message strings unless something is wrong
+        for lv in side_levels:
+            out.append((fast_num(lv["px"]), fast_num(lv["sz"])))
+            if "n" in lv:
+                counts.append(lv["n"])
+    except (KeyError, TypeError, ValueError):
+        for i, lv in enumerate(side_levels):  # find the bad level and say what is wrong
+            lv = _as_dict(lv, f"{where}[{i}]")
+            num(lv.get("px"), "px", f"{where}[{i}]")
+            num(lv.get("sz"), "sz", f"{where}[{i}]")
+        raise FrameError(f"{where}: malformed level") from None
     return out, counts
