@@ -21,7 +21,13 @@ KINDS: tuple[str, ...] = ("detector", "venue", "store", "alert")
 
 #: lower-case words of letters and digits joined by single hyphens, starting with a letter
 _NAME = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
-MAX_NAME_LENGTH = 40
+MAX_NAME_LENGTH = 24
+
+#: alert routers own ``[alerts.<name>]``: these would shadow the core's own alert keys
+#: or the apprise routes table
+RESERVED: dict[str, frozenset[str]] = {
+    "alert": frozenset({"routes", "severity_floor", "confidence_floor"}),
+}
 
 
 class ScaffoldError(FlowError):
@@ -84,6 +90,9 @@ def plugin_names(kind: str, name: str) -> PluginNames:
     validate_kind(kind)
     validate_name(name)
     under = name.replace("-", "_")
+    if under in RESERVED.get(kind, ()):
+        raise ScaffoldError(f"bad plugin name {name!r}: [alerts.{under}] is taken by the core "
+                            "or another plugin; choose another name")
     return PluginNames(
         kind=kind,
         name=name,
