@@ -115,6 +115,11 @@ class FrameNormalizer(Protocol):
     normalizer may keep state (dedupe keys, order status per id, books), so
     one instance serves one stream, and the same frames in the same order
     always give the same events.
+
+    Optional: ``take_rejects() -> list[tuple[str, Any]]`` returns (and
+    forgets) the ``(reason, item)`` of parts of frames it dropped while
+    keeping the rest (one bad fill in an array of fills); scans add them to
+    the rejects file like whole bad frames.
     """
 
     venue: str

@@ -4,13 +4,21 @@ Counters, gauges and histograms with labels, cheap enough to update on the
 hot path (a dict lookup and an add). The daemon serves
 :meth:`Registry.render` on an optional loopback port and writes it as a
 textfile for node_exporter.
+
+Counts that components already keep (an engine's ingest count, a router's
+delivery counters) are not incremented here a second time on the hot path:
+a *collector* (:meth:`Registry.add_collector`) copies them into the registry
+when it is rendered.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+
+log = logging.getLogger("horizon_flow.metrics")
 
 LabelKey = tuple[tuple[str, str], ...]
 
@@ -52,6 +60,10 @@ class Counter:
 
     def get(self, **labels: object) -> float:
         return self.values.get(_key(labels), 0.0)
+
+    def set_total(self, value: float, **labels: object) -> None:
+        """Set the running total kept elsewhere (for collectors; never goes down in practice)."""
+        self.values[_key(labels)] = float(value)
 
     def samples(self) -> list[str]:
         return [f"{self.name}{_fmt_labels(k)} {_num(v)}" for k, v in sorted(self.values.items())]
@@ -106,6 +118,11 @@ class Registry:
     def __init__(self) -> None:
         self._metrics: dict[str, Counter | Gauge | Histogram] = {}
         self._lock = threading.Lock()
+        self._collectors: list[Callable[[Registry], None]] = []
+        # render may run on a scrape thread and a textfile thread at once; collectors
+        # must not interleave
+        self._render_lock = threading.Lock()
+        self._collector_failures = 0
 
     def _get(self, cls: type, name: str, help: str) -> object:
         m = self._metrics.get(name)
@@ -137,7 +154,37 @@ class Registry:
         assert isinstance(m, Histogram)
         return m
 
+    def add_collector(self, fn: Callable[[Registry], None]) -> None:
+        """Call ``fn(registry)`` at the start of every :meth:`render` (or :meth:`collect`).
+
+        It reads counts kept elsewhere and sets them here (``Counter.set_total``,
+        ``Gauge.set``). A collector that raises is logged and skipped; the rest
+        of the rendering goes on.
+        """
+        with self._lock:
+            self._collectors.append(fn)
+
+    def collect(self) -> None:
+        """Run the collectors now (``render`` does it too)."""
+        with self._render_lock:
+            self._collect_locked()
+
+    def _collect_locked(self) -> None:
+        for fn in list(self._collectors):
+            try:
+                fn(self)
+            except Exception as exc:
+                self._collector_failures += 1
+                if self._collector_failures <= 3 or self._collector_failures % 1000 == 0:
+                    log.warning("metrics collector %s failed: %s: %s",
+                                getattr(fn, "__qualname__", fn), type(exc).__name__, exc)
+
     def render(self) -> str:
+        with self._render_lock:
+            self._collect_locked()
+            return self._render_locked()
+
+    def _render_locked(self) -> str:
         lines: list[str] = []
         for name in sorted(self._metrics):
             m = self._metrics[name]

@@ -79,3 +79,35 @@ def test_scan_venue_recording_through_runner(tmp_path: Path) -> None:
     summary = run_scan(p, pm=isolated_plugin_manager(ToyPlugin()), db="memory://toy",
                        audit_db="memory://toy-audit", venue="toy")
     assert summary.events == 2 and summary.rejects == 1
+
+
+class PartialNormalizer(ToyNormalizer):
+    """Frames are lists of trades; a bad item is dropped and reported, the rest kept."""
+
+    def __init__(self) -> None:
+        self._rejects: list[tuple[str, Any]] = []
+
+    def normalize(self, frame: Any, recv_ts: int | None) -> list[MarketEvent]:
+        out = []
+        for item in frame:
+            if "p" in item:
+                out.extend(super().normalize(item, recv_ts))
+            else:
+                self._rejects.append(("trade without a price", item))
+        return out
+
+    def take_rejects(self) -> list[tuple[str, Any]]:
+        out, self._rejects = self._rejects, []
+        return out
+
+
+def test_partial_rejects_of_a_frame_are_kept(tmp_path: Path) -> None:
+    p = tmp_path / "rec.jsonl"
+    p.write_text('[{"p": 1.0, "q": 1.0, "t": 1}, {"q": 2}, {"p": 2.0, "q": 1.0, "t": 2}]\n')
+    rejects = RejectLog(tmp_path / "rej.jsonl")
+    events = list(iter_raw_recording(p, PartialNormalizer(), rejects))
+    rejects.close()
+    assert [e.price for e in events] == [1.0, 2.0]
+    assert rejects.count == 1
+    kept = (tmp_path / "rej.jsonl").read_text()
+    assert '"raw":{"q":2}' in kept and '"line":1' in kept and "trade without a price" in kept

@@ -292,7 +292,8 @@ def render_toml(data: dict[str, Any]) -> str:
     lines: list[str] = []
 
     def emit(table: dict[str, Any], prefix: str) -> None:
-        scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
+        # None has no TOML form: an unset optional value is left out (it is the default)
+        scalars = {k: v for k, v in table.items() if not isinstance(v, dict) and v is not None}
         if prefix and (scalars or not table):
             lines.append(f"[{prefix}]")
         for k, v in scalars.items():

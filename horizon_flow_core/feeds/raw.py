@@ -43,6 +43,7 @@ def iter_raw_recording(path: str | Path, normalizer: FrameNormalizer,
     rejects = rejects if rejects is not None else RejectLog()
     source = str(path)
     venue = normalizer.venue
+    take_rejects = getattr(normalizer, "take_rejects", None)
     for n, line in iter_lines(path, progress):
         try:
             d: Any = loads(line)
@@ -64,4 +65,7 @@ def iter_raw_recording(path: str | Path, normalizer: FrameNormalizer,
             rejects.add(f"venue plugin failed on this frame: {type(exc).__name__}: {exc}", line,
                         source=source, line=n)
             continue
+        if take_rejects is not None:
+            for reason, item in take_rejects() or ():
+                rejects.add(f"part of the frame dropped: {reason}", item, source=source, line=n)
         yield from events
