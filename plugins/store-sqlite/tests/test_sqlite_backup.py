@@ -103,3 +103,30 @@ def test_a_source_that_does_not_verify_is_not_published(tmp_path: Path, finding)
 def test_backup_of_a_missing_store(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no such store file"):
         backup_store(tmp_path / "missing.db", tmp_path / "bk")
+
+
+def test_backup_methods_of_the_open_stores(tmp_path: Path, finding, rows) -> None:
+    # What a backend-agnostic `flow backup` calls: store.backup(dest_dir).
+    store = SQLiteFlowStore(tmp_path / "flow.db",
+                            options=SQLiteOptions(batch_size=1000, flush_timer=False,
+                                                  flush_interval_s=3600))
+    for i in range(7):
+        store.write_finding(finding(i))  # still buffered: backup flushes first
+    copy = store.backup(tmp_path / "bk")
+    store.close()
+    assert len(rows(copy, "findings", "pos")) == 7 and verify_store(copy) == []
+    sink = SQLiteAuditSink(tmp_path / "audit.db")
+    log = AuditLog(sink)
+    log.record("feed.gap", {}, ts=1)
+    log.flush()
+    audit_copy = sink.backup(tmp_path / "bk")
+    assert sink.verify_file() == []
+    log.close()
+    assert audit_copy == tmp_path / "bk" / "audit.db" and verify_audit(audit_copy).records == 1
+
+
+def test_backup_of_an_in_memory_store(tmp_path: Path, finding, rows) -> None:
+    with SQLiteFlowStore(":memory:") as store:
+        store.write_finding(finding(1))
+        copy = store.backup(tmp_path / "bk")
+    assert copy.name == "flow.db" and len(rows(copy, "findings", "pos")) == 1

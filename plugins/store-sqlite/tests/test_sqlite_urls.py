@@ -105,3 +105,21 @@ def test_entry_point_registers_the_sqlite_backend(tmp_path: Path, finding) -> No
 def test_store_conformance_check_of_the_core(tmp_path: Path) -> None:
     testing = pytest.importorskip("horizon_flow_core.testing")
     testing.check_store(lambda url: SQLiteFlowStore(url), tmp_path)
+
+
+def test_mode_ro_opens_for_reading_only(tmp_path: Path, finding) -> None:
+    db = tmp_path / "flow.db"
+    with SQLiteFlowStore(db) as s:
+        s.write_finding(finding(1))
+    with SQLiteFlowStore(f"sqlite:///{db}?mode=ro") as s:
+        assert s.read_only and s.count_findings() == 1
+        with pytest.raises(StoreError, match="opened read-only"):
+            s.write_finding(finding(2))
+    with pytest.raises(StoreError, match="no such store file"):
+        SQLiteFlowStore(f"sqlite:///{tmp_path}/none.db?mode=ro")
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_mode_must_be_ro_or_rw() -> None:
+    with pytest.raises(StoreError, match="mode='rwc': expected ro or rw"):
+        parse_store_url("sqlite:///f.db?mode=rwc")

@@ -19,6 +19,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -72,7 +73,7 @@ class SQLiteAuditSink:
         self.location = parse_store_url(url_or_path, base)
         self.options = self.location.options
         self.label = self.location.label
-        self.read_only = read_only
+        self.read_only = read_only = read_only or self.location.read_only
         if read_only and self.location.memory:
             raise StoreError("an in-memory audit log cannot be opened read-only")
         self._lock = threading.RLock()
@@ -167,6 +168,24 @@ class SQLiteAuditSink:
     def verify(self) -> tuple[int, ChainProblem | None]:
         """Recompute the chain over every stored record."""
         return verify_chain(self.records())
+
+    def backup(self, dest_dir: str | os.PathLike[str]) -> Path:
+        """Copy the audit log into ``dest_dir`` with the backup API and verify it (chain too)."""
+        from .backup import backup_connection
+
+        with self._lock:
+            self._check_open()
+            name = self.location.path.name if self.location.path is not None else "audit.db"
+            return backup_connection(self._conn, self.label, dest_dir, name)
+
+    def verify_file(self) -> list[str]:
+        """File checks beyond the chain: integrity, schema version, WORM triggers refusing
+        writes (on a scratch copy), and the chain itself."""
+        from .verify import verify_connection
+
+        with self._lock:
+            self._check_open()
+            return verify_connection(self._conn, self.label)
 
     def close(self) -> None:
         with self._lock:

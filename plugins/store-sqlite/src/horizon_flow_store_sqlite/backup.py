@@ -34,8 +34,18 @@ def backup_store(src: str | os.PathLike[str], dest_dir: str | os.PathLike[str], 
     loc = parse_store_url(src)
     if loc.path is None:
         raise StoreError("backup needs a store file, not an in-memory store")
+    source = open_connection(loc, read_only=True)
+    try:
+        return backup_connection(source, loc.label, dest_dir, name or loc.path.name)
+    finally:
+        source.close()
+
+
+def backup_connection(source: sqlite3.Connection, label: str,
+                      dest_dir: str | os.PathLike[str], name: str) -> Path:
+    """Back up an open connection's database to ``dest_dir/name``, then verify it."""
     dest_dir = Path(dest_dir).expanduser()
-    dest = dest_dir / (name or loc.path.name)
+    dest = dest_dir / name
     partial = dest.with_name(dest.name + ".partial")
     if dest.exists():
         raise StoreError(f"{dest}: a backup already exists there; choose another directory")
@@ -46,22 +56,17 @@ def backup_store(src: str | os.PathLike[str], dest_dir: str | os.PathLike[str], 
             from None
     if partial.exists():
         partial.unlink()
-
-    source = open_connection(loc, read_only=True)
     try:
-        try:
-            target = sqlite3.connect(str(partial), isolation_level=None)
-        except sqlite3.Error as exc:
-            raise store_error(str(partial), "creating the backup file", exc) from None
-        try:
-            source.backup(target)
-            target.execute("PRAGMA journal_mode = DELETE")
-        except sqlite3.Error as exc:
-            raise store_error(str(partial), f"backing up {loc.label}", exc) from None
-        finally:
-            target.close()
+        target = sqlite3.connect(str(partial), isolation_level=None)
+    except sqlite3.Error as exc:
+        raise store_error(str(partial), "creating the backup file", exc) from None
+    try:
+        source.backup(target)
+        target.execute("PRAGMA journal_mode = DELETE")
+    except sqlite3.Error as exc:
+        raise store_error(str(partial), f"backing up {label}", exc) from None
     finally:
-        source.close()
+        target.close()
 
     problems = verify_store(partial)
     if problems:

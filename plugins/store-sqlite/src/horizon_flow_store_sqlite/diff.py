@@ -20,6 +20,7 @@ from horizon_flow_core.components import FindingQuery
 from horizon_flow_core.findings import AnomalyFinding
 
 from .flow_store import SQLiteFlowStore
+from .lookup import reading
 from .records import FINDING_COLUMNS, row_to_finding
 
 _COMPARED = ("severity", "confidence", "message", "citation")
@@ -52,12 +53,6 @@ class FindingsDiff:
         }
 
 
-def _open(store: SQLiteFlowStore | str | os.PathLike[str]) -> tuple[SQLiteFlowStore, bool]:
-    if isinstance(store, SQLiteFlowStore):
-        return store, False
-    return SQLiteFlowStore(store, read_only=True), True
-
-
 def diff_findings(a: SQLiteFlowStore | str | os.PathLike[str],
                   b: SQLiteFlowStore | str | os.PathLike[str],
                   query: FindingQuery | None = None) -> FindingsDiff:
@@ -67,17 +62,8 @@ def diff_findings(a: SQLiteFlowStore | str | os.PathLike[str],
     Results are ordered by (ts, seq, id).
     """
     q = attrs.evolve(query or FindingQuery(), limit=0)
-    store_a, close_a = _open(a)
-    try:
-        store_b, close_b = _open(b)
-        try:
-            return _merge(store_a.finding_rows(q, order="id"), store_b.finding_rows(q, order="id"))
-        finally:
-            if close_b:
-                store_b.close()
-    finally:
-        if close_a:
-            store_a.close()
+    with reading(a) as store_a, reading(b) as store_b:
+        return _merge(store_a.finding_rows(q, order="id"), store_b.finding_rows(q, order="id"))
 
 
 def _merge(rows_a: Iterator[tuple[Any, ...]], rows_b: Iterator[tuple[Any, ...]]) -> FindingsDiff:

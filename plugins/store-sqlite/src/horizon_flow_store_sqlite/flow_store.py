@@ -26,6 +26,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -121,7 +122,7 @@ class SQLiteFlowStore:
         self.url = os.fspath(url_or_path)
         self.location = parse_store_url(url_or_path, options)
         self.options = self.location.options
-        self.read_only = read_only
+        self.read_only = read_only = read_only or self.location.read_only
         self.label = self.location.label
         if read_only and self.location.memory:
             raise StoreError("an in-memory store cannot be opened read-only")
@@ -617,6 +618,18 @@ class SQLiteFlowStore:
                 raise StoreError(f"{self.label}: no dead letter with id {dl_id}")
 
     # ------------------------------------------------------------------ verification
+
+    def backup(self, dest_dir: str | os.PathLike[str]) -> Path:
+        """Flush, then copy the store into ``dest_dir`` with the backup API and verify it."""
+        from .backup import backup_connection
+
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"{self.label}: the store is closed")
+            if not self.read_only:
+                self._flush_locked()
+            name = self.location.path.name if self.location.path is not None else "flow.db"
+            return backup_connection(self._conn, self.label, dest_dir, name)
 
     def verify(self) -> list[str]:
         """Flush, then check the file (see :mod:`horizon_flow_store_sqlite.verify`)."""

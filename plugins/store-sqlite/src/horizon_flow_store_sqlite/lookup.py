@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
@@ -22,6 +24,19 @@ def open_flow_store(url_or_path: str | os.PathLike[str], *, read_only: bool = Fa
                     ) -> SQLiteFlowStore:
     """Open a flow store; ``read_only`` for query verbs (never creates or migrates the file)."""
     return SQLiteFlowStore(url_or_path, read_only=read_only)
+
+
+@contextlib.contextmanager
+def reading(store: SQLiteFlowStore | str | os.PathLike[str]) -> Iterator[SQLiteFlowStore]:
+    """An open store as is, or a path/URL opened read-only for the block."""
+    if isinstance(store, SQLiteFlowStore):
+        yield store
+        return
+    opened = SQLiteFlowStore(store, read_only=True)
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 @attrs.frozen
@@ -59,9 +74,7 @@ def actor_report(store: SQLiteFlowStore | str | os.PathLike[str], actor_id: str,
                  venue: str | None = None, limit: int = 0) -> ActorReport:
     """Everything the store knows about ``actor_id``; ``limit`` caps the findings listed
     (newest kept, 0 = all); the counts always cover every finding."""
-    own = not isinstance(store, SQLiteFlowStore)
-    s = SQLiteFlowStore(store, read_only=True) if own else store  # type: ignore[arg-type]
-    try:
+    with reading(store) as s:
         q = FindingQuery(actor_id=actor_id, venue=venue)
         by_cat: Counter[str] = Counter()
         by_sev: Counter[str] = Counter()
@@ -81,9 +94,6 @@ def actor_report(store: SQLiteFlowStore | str | os.PathLike[str], actor_id: str,
             findings_by_severity=dict(sorted(by_sev.items())),
             clusters=tuple(s.clusters(venue=venue, actor_id=actor_id)),
             policies=tuple(s.policies(actor_id=actor_id, venue=venue)))
-    finally:
-        if own:
-            s.close()
 
 
 def findings_digest(store: SQLiteFlowStore | str | os.PathLike[str],
@@ -92,14 +102,9 @@ def findings_digest(store: SQLiteFlowStore | str | os.PathLike[str],
 
     Two replays of the same feed and config give the same digest.
     """
-    own = not isinstance(store, SQLiteFlowStore)
-    s = SQLiteFlowStore(store, read_only=True) if own else store  # type: ignore[arg-type]
-    try:
+    with reading(store) as s:
         h = hashlib.sha256()
         for f in s.findings(query or FindingQuery()):
             h.update(canonical(f.to_dict()))
             h.update(b"\n")
         return h.hexdigest()
-    finally:
-        if own:
-            s.close()

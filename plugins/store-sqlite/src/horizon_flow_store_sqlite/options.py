@@ -32,6 +32,10 @@ def _interval(instance: Any, attribute: attrs.Attribute[float], value: float) ->
         raise ValueError(f"{attribute.name} must be in [0, 3600] seconds, got {value!r}")
 
 
+def _lower(value: object) -> str:
+    return str(value).lower()
+
+
 def _synchronous(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
     if value not in SYNCHRONOUS_MODES:
         raise ValueError(f"{attribute.name} must be one of {', '.join(SYNCHRONOUS_MODES)}, "
@@ -59,8 +63,7 @@ class SQLiteOptions:
     batch_size: int = attrs.field(default=500, validator=_positive_int)
     flush_interval_s: float = attrs.field(default=1.0, converter=float, validator=_interval)
     flush_timer: bool = True
-    synchronous: str = attrs.field(default="normal", converter=lambda s: str(s).lower(),
-                                   validator=_synchronous)
+    synchronous: str = attrs.field(default="normal", converter=_lower, validator=_synchronous)
     busy_timeout_ms: int = attrs.field(default=5000, validator=_non_negative_int)
     max_page_count: int = attrs.field(default=0, validator=_non_negative_int)
     cache_mb: int = attrs.field(default=64, validator=_positive_int)

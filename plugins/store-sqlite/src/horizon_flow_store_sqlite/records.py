@@ -8,7 +8,7 @@ id can be recomputed from its row.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -107,6 +107,10 @@ def row_to_profile(row: Sequence[Any]) -> ActorProfile:
                         last_updated_seq=last_seq, ts=ts)
 
 
+def _sorted_members(members: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(members))
+
+
 @attrs.frozen
 class ClusterRecord:
     """A group of actors believed to act together (upserted by ``cluster_id``).
@@ -117,7 +121,7 @@ class ClusterRecord:
 
     cluster_id: str
     venue: str
-    members: tuple[str, ...] = attrs.field(converter=lambda m: tuple(sorted(m)))
+    members: tuple[str, ...] = attrs.field(converter=_sorted_members)
     method: str
     score: float = attrs.field(converter=float)
     features: dict[str, Any] = attrs.field(factory=dict)

@@ -81,7 +81,7 @@ def _flow_v1(db: sqlite_utils.Database) -> None:
     """Findings (WORM), actor profiles (upsert) and runs."""
     # ``pos`` is an explicit INTEGER PRIMARY KEY so the write order survives VACUUM
     # (implicit rowids may be renumbered); ``id`` is the content-derived identity.
-    db["findings"].create(
+    db.table("findings").create(
         {"pos": int, "id": str, "detector": str, "category": str, "severity": str,
          "severity_rank": int, "confidence": float, "venue": str, "market_id": str,
          "actor_id": str, "ts": int, "seq": int, "message": str, "citation": str,
@@ -90,25 +90,25 @@ def _flow_v1(db: sqlite_utils.Database) -> None:
         not_null={"id", "detector", "category", "severity", "severity_rank", "confidence",
                   "venue", "market_id", "ts", "seq", "message", "citation", "evidence"},
     )
-    db["findings"].create_index(["id"], index_name="findings_id", unique=True)
-    db["findings"].create_index(["ts", "seq", "id"], index_name="findings_order")
-    db["findings"].create_index(["actor_id", "ts"], index_name="findings_actor")
-    db["findings"].create_index(["market_id", "ts"], index_name="findings_market")
+    db.table("findings").create_index(["id"], index_name="findings_id", unique=True)
+    db.table("findings").create_index(["ts", "seq", "id"], index_name="findings_order")
+    db.table("findings").create_index(["actor_id", "ts"], index_name="findings_actor")
+    db.table("findings").create_index(["market_id", "ts"], index_name="findings_market")
     _create_worm_triggers(db, "findings")
 
-    db["actor_profiles"].create(
+    db.table("actor_profiles").create(
         {"venue": str, "actor_id": str, "event_count": int, "features": str, "taxonomy": str,
          "top_class": str, "last_updated_seq": int, "ts": int},
         pk=("venue", "actor_id"),
         not_null={"venue", "actor_id", "event_count", "features", "taxonomy",
                   "last_updated_seq", "ts"},
     )
-    db["actor_profiles"].create_index(["actor_id"], index_name="actor_profiles_actor")
+    db.table("actor_profiles").create_index(["actor_id"], index_name="actor_profiles_actor")
 
     # ``findings``/``profiles``: what the run reported; ``findings_new``/``profiles_written``:
     # rows the store itself inserted for the run, counted in the same transaction as the
     # rows, so the sum of ``findings_new`` always equals the findings table's row count.
-    db["runs"].create(
+    db.table("runs").create(
         {"run_id": str, "mode": str, "config_hash": str, "feed": str, "feed_sha256": str,
          "plugins": str, "started_wall_ns": int, "finished_wall_ns": int, "events": int,
          "rejects": int, "findings": int, "profiles": int, "findings_new": int,
@@ -124,34 +124,35 @@ def _flow_v1(db: sqlite_utils.Database) -> None:
 
 def _flow_v2(db: sqlite_utils.Database) -> None:
     """Actor clusters (upsert) and recovered policies (WORM)."""
-    db["clusters"].create(
+    db.table("clusters").create(
         {"cluster_id": str, "venue": str, "members": str, "method": str, "score": float,
          "features": str, "last_updated_seq": int, "ts": int},
         pk="cluster_id",
         not_null={"cluster_id", "venue", "members", "method", "score", "features",
                   "last_updated_seq", "ts"},
     )
-    db["policies"].create(
+    db.table("policies").create(
         {"pos": int, "id": str, "venue": str, "actor_id": str, "model": str, "params": str,
          "ts": int, "seq": int},
         pk="pos",
         not_null={"id", "venue", "actor_id", "model", "params", "ts", "seq"},
     )
-    db["policies"].create_index(["id"], index_name="policies_id", unique=True)
-    db["policies"].create_index(["actor_id", "ts"], index_name="policies_actor")
+    db.table("policies").create_index(["id"], index_name="policies_id", unique=True)
+    db.table("policies").create_index(["actor_id", "ts"], index_name="policies_actor")
     _create_worm_triggers(db, "policies")
 
 
 def _flow_v3(db: sqlite_utils.Database) -> None:
     """Dead letters of alert routes (operational, may be marked resent)."""
-    db["dead_letters"].create(
+    db.table("dead_letters").create(
         {"id": int, "route": str, "payload": str, "error": str, "wall_ns": int,
          "attempts": int, "last_attempt_wall_ns": int, "resent_wall_ns": int},
         pk="id",
         not_null={"route", "payload", "error", "wall_ns", "attempts", "last_attempt_wall_ns"},
         defaults={"attempts": 1},
     )
-    db["dead_letters"].create_index(["route", "resent_wall_ns"], index_name="dead_letters_route")
+    db.table("dead_letters").create_index(["route", "resent_wall_ns"],
+                                          index_name="dead_letters_route")
 
 
 # --------------------------------------------------------------------------- audit log
@@ -159,13 +160,13 @@ def _flow_v3(db: sqlite_utils.Database) -> None:
 
 def _audit_v1(db: sqlite_utils.Database) -> None:
     """The hash-chained audit log (WORM)."""
-    db["audit"].create(
+    db.table("audit").create(
         {"seq": int, "ts": int, "category": str, "payload": str, "prev_hash": str,
          "hash": str},
         pk="seq",
         not_null={"ts", "category", "payload", "prev_hash", "hash"},
     )
-    db["audit"].create_index(["category", "seq"], index_name="audit_category")
+    db.table("audit").create_index(["category", "seq"], index_name="audit_category")
     _create_worm_triggers(db, "audit")
 
 
@@ -230,7 +231,7 @@ def migrate(conn: sqlite3.Connection, component: str, *, label: str,
         try:
             # Re-read under the write lock: another process may have migrated meanwhile.
             if "schema_version" not in table_names(conn):
-                db["schema_version"].create(
+                db.table("schema_version").create(
                     {"component": str, "version": int, "updated_wall_ns": int},
                     pk="component", not_null={"version", "updated_wall_ns"})
             versions = stored_versions(conn)

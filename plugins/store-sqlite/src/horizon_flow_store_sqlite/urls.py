@@ -7,7 +7,8 @@ The URL forms follow SQLAlchemy's convention, which operators already know:
 * ``sqlite:////var/horizon/flow.db``: four slashes, an absolute path;
 * ``sqlite://`` or ``sqlite:///:memory:`` (or the bare path ``:memory:``): in memory;
 * any of the above with ``?batch_size=1000&synchronous=full`` (see
-  :class:`~horizon_flow_store_sqlite.options.SQLiteOptions`).
+  :class:`~horizon_flow_store_sqlite.options.SQLiteOptions`), and ``?mode=ro``
+  to open for reading only (an archive, a restored backup on read-only media).
 
 In a URL the path is percent-decoded (``%20`` for a space); a bare path never is.
 """
@@ -36,6 +37,7 @@ class StoreLocation:
     url: str
     path: Path | None
     options: SQLiteOptions
+    read_only: bool = False
 
     @property
     def memory(self) -> bool:
@@ -71,16 +73,22 @@ def parse_store_url(url_or_path: str | os.PathLike[str],
                          "use sqlite:///relative/path or sqlite:////absolute/path")
     if parts.fragment:
         raise StoreError(f"store URL {text!r}: unexpected fragment #{parts.fragment}")
+    read_only = False
     try:
         params = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
-        options = options_from_query(params, base)
+        for key, value in params:
+            if key == "mode":
+                if value not in ("ro", "rw"):
+                    raise ValueError(f"mode={value!r}: expected ro or rw")
+                read_only = value == "ro"
+        options = options_from_query([(k, v) for k, v in params if k != "mode"], base)
     except ValueError as exc:
         raise StoreError(f"store URL {text!r}: {exc}") from None
     # urlsplit keeps the slash after the authority: "/rel/path" or "//abs/path".
     raw_path = parts.path[1:] if parts.path.startswith("/") else parts.path
     path = unquote(raw_path)
     if path in ("", MEMORY):
-        return StoreLocation(text, None, options)
+        return StoreLocation(text, None, options, read_only)
     if "\x00" in path:
         raise StoreError(f"store URL {text!r}: path contains a NUL byte")
-    return StoreLocation(text, Path(path).expanduser(), options)
+    return StoreLocation(text, Path(path).expanduser(), options, read_only)
