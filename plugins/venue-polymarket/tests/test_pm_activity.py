@@ -50,8 +50,13 @@ def test_data_api_page_of_trades_and_ms_timestamps():
 
 def test_activity_and_chain_name_the_same_wallet_on_the_same_market(pm_chain_logs):
     n = PolymarketNormalizer()
+    [tape] = n.normalize({"event_type": "last_trade_price", "asset_id": TOKEN, "price": "0.94",
+                          "side": "BUY", "size": "4.18", "timestamp": "1784965486500",
+                          "transaction_hash": TX.upper().replace("0X", "0x")}, None)
     [activity] = n.normalize(rtds(trade_record()), None)
     chain = n.normalize(pm_chain_logs[0], None)
+    assert activity.extra["tape_ts"] == tape.ts == 1784965486500 * 10**6
+    assert {e.extra["tape_ts"] for e in chain} == {tape.ts}
     taker = next(e for e in chain if e.aggressor)
     assert (taker.actor_id, taker.market_id, taker.tx_hash, taker.side) == (
         activity.actor_id, activity.market_id, activity.tx_hash, activity.side)

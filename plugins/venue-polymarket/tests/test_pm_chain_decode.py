@@ -230,5 +230,7 @@ def test_tape_print_and_chain_fills_join_on_tx_hash_and_token(pm_chain_logs):
                           "transaction_hash": log["transactionHash"]}, None)
     fills = n.normalize(log, None)
     assert {(e.market_id, e.tx_hash) for e in fills} == {(tape.market_id, tape.tx_hash)}
+    assert {e.extra["tape_ts"] for e in fills} == {tape.ts}  # joined to the print
+    assert "tape_ts" not in PolymarketNormalizer().normalize(log, None)[0].extra
     # the tape's side is the taker's; so is the aggressor's fill side
     assert next(e for e in fills if e.aggressor).side == tape.side

@@ -17,7 +17,7 @@ _LAZY = {
     "TokenInfo": "tokens",
     "PolymarketLiveSource": "live",
     "MarketChannelSource": "market_source",
-    "ActivitySource": "activity_source",
+    "ActivitySource": "market_source",
     "ChainBackfill": "chain.backfill",
     "ChainFollower": "chain.follow",
     "decode_log": "chain.decode",

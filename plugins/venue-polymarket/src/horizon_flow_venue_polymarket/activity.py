@@ -41,6 +41,7 @@ def wallet_trade(record: dict[str, Any], recv_ts: int | None, st: NormalizerStat
         if value not in (None, ""):
             extra.setdefault(dst, value)
     tx = (record.get("transactionHash") or record.get("transaction_hash") or "").lower() or None
+    st.join_tape(tx, extra)
     return [event(asset, "order.filled", ts, actor_id=wallet.lower(), side=s, price=price,
                   size=size, aggressor=True, tx_hash=tx, extra=extra)]
 

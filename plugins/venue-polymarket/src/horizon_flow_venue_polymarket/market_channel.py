@@ -166,10 +166,11 @@ def last_trade_price(frame: dict[str, Any], recv_ts: int | None, st: NormalizerS
     fee = frame.get("fee_rate_bps")
     if fee not in (None, ""):
         extra["fee_rate_bps"] = num(frame, "fee_rate_bps")
-    tx = frame.get("transaction_hash") or None
+    tx = (frame.get("transaction_hash") or "").lower() or None
+    if tx:
+        st.tape_by_tx.put(tx, ts)
     return [event(asset, "trade.tape", ts, side=taker_side, price=price, size=size,
-                  aggressor=True if taker_side else None, tx_hash=tx.lower() if tx else None,
-                  extra=extra)]
+                  aggressor=True if taker_side else None, tx_hash=tx, extra=extra)]
 
 
 def best_bid_ask(frame: dict[str, Any], recv_ts: int | None, st: NormalizerState

@@ -51,6 +51,8 @@ class NormalizerState:
     market_status: dict[str, MarketStatus] = attrs.field(factory=dict)
     trade_status: BoundedDict[tuple[str, str], Any] = attrs.field(
         factory=lambda: BoundedDict(100_000))
+    #: tx hash -> time of its ``last_trade_price`` print, to join wallet fills to the tape
+    tape_by_tx: BoundedDict[str, int] = attrs.field(factory=lambda: BoundedDict(100_000))
     counters: Counter[str] = attrs.field(factory=Counter)
 
     def extra(self, token_id: str, condition_id: Any = None) -> dict[str, Any]:
@@ -59,6 +61,17 @@ class NormalizerState:
         if condition_id and "condition_id" not in out:
             out["condition_id"] = condition_id
         return out
+
+    def join_tape(self, tx_hash: str | None, extra: dict[str, Any]) -> None:
+        """Mark a wallet fill whose transaction was already printed on the tape.
+
+        ``extra["tape_ts"]`` is the print's time: the fill and the print are
+        one execution (the tape leads; the chain confirms seconds later).
+        """
+        if tx_hash:
+            ts = self.tape_by_tx.get(tx_hash)
+            if ts is not None:
+                extra["tape_ts"] = ts
 
     def status(self, token_id: str) -> MarketStatus:
         st = self.market_status.get(token_id)

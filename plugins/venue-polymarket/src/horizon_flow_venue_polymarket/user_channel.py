@@ -130,6 +130,7 @@ def trade(frame: dict[str, Any], recv_ts: int | None, st: NormalizerState) -> li
             base["status"] = status
         if frame.get("trader_side"):
             base["trader_side"] = frame["trader_side"]
+        st.join_tape(tx, base)
         if complementary:
             base.update(complementary=True, taker_asset_id=asset, taker_side=taker_side,
                         taker_price=taker_price)

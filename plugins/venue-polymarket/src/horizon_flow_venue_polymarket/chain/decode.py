@@ -144,10 +144,17 @@ def _address(topic: str) -> str:
     return "0x" + topic[-40:].lower()
 
 
+_PRICE_SCALE: int = 10**PRICE_DECIMALS
+
+
 def _price(numerator: int, denominator: int) -> float:
+    """``numerator / denominator`` rounded half-even to 4 decimals, in integers."""
     if denominator == 0 or numerator == 0:
         raise FrameError("zero amount filled; no price", field="data")
-    return float(round(Fraction(numerator, denominator), PRICE_DECIMALS))
+    q, r = divmod(numerator * _PRICE_SCALE, denominator)
+    if 2 * r > denominator or (2 * r == denominator and q & 1):
+        q += 1
+    return q / _PRICE_SCALE  # int / int: the correctly rounded float
 
 
 def log_key(log: Mapping[str, Any]) -> tuple[str, int]:

@@ -46,6 +46,7 @@ def fill_events(fill: ChainFill, ts: int, st: NormalizerState,
         for key in ("gas_price", "nonce", "from"):
             if tx_info.get(key) is not None:
                 base[f"tx_{key}" if key == "from" else key] = tx_info[key]
+    st.join_tape(fill.tx_hash, base)
     maker_extra = dict(base, leg="maker")
     taker_extra = dict(base, leg="taker")
     return [
