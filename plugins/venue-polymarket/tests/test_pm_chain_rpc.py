@@ -472,7 +472,7 @@ def test_ws_follower_reports_a_gap_when_catch_up_fails():
     asyncio.run(scenario())
     [gap] = ctx.recorded_events
     assert (gap.kind, gap.market_id, gap.extra["feed"], gap.extra["from_block"],
-            gap.extra["to_block"]) == ("feed.gap", "*", "chain", 2000, 2001)
+            gap.extra["to_block"]) == ("feed.gap", "feed:chain", "chain", 2000, 2001)
     assert "disabled" in gap.extra["reason"]
     assert [e.kind for e in ctx.events] == ["order.filled"] * 2 + ["feed.gap"] + [
         "order.filled"] * 2

@@ -225,3 +225,49 @@ def test_unreachable_server_retries_without_inventing_a_gap():
     rec, attempts = asyncio.run(scenario())
     assert attempts >= 2  # it kept trying
     assert rec.events == []  # never connected: no stream, so no gap to report
+
+
+def test_activity_feed_gap_does_not_touch_any_book():
+    from horizon_flow_venue_polymarket.market_source import ActivitySource
+
+    trade = {"topic": "activity", "type": "trades", "timestamp": 1784965486123,
+             "connection_id": "c", "payload": {
+                 "asset": A, "side": "BUY", "price": 0.4, "size": 10, "timestamp": 1784965486,
+                 "proxyWallet": "0x00000000000000000000000000000000000000aa",
+                 "transactionHash": "0x" + "ab" * 32}}
+    subs: list[dict] = []
+    pings: list[str] = []
+
+    async def handler(ws) -> None:
+        subs.append(orjson.loads(await ws.recv()))
+        if len(subs) == 1:
+            await ws.send(orjson.dumps(trade).decode())
+            pings.append(await ws.recv())  # the client's heartbeat
+            ws.transport.abort()
+            return
+        await ws.wait_closed()
+
+    async def scenario() -> Recorder:
+        rec = Recorder()
+        async with serve(handler, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            source = ActivitySource(fast_config(rtds_url=f"ws://127.0.0.1:{port}"))
+            task = asyncio.create_task(source.run(rec.ctx()))
+            await rec.until(lambda: len(subs) == 2 and any(
+                e.kind == "feed.gap" for e in rec.events))
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        return rec
+
+    rec = asyncio.run(scenario())
+    assert subs[0] == {"action": "subscribe",
+                       "subscriptions": [{"topic": "activity", "type": "trades"}]}
+    assert pings == ["ping"]
+    fill, gap = rec.events[:2]  # (a feed.stale may follow on the idle second connection)
+    assert (fill.kind, fill.actor_id, fill.market_id) == (
+        "order.filled", "0x00000000000000000000000000000000000000aa", A)
+    assert (gap.kind, gap.market_id, gap.extra["feed"]) == ("feed.gap", "feed:activity",
+                                                            "activity")

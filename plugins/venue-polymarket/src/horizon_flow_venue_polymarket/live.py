@@ -112,7 +112,7 @@ class PolymarketLiveSource:
             assert url is not None
             self.sources.append(ChainFollower(self.config, url, self.normalizer))
         elif identity == "activity":
-            self.sources.append(ActivitySource(self.config, self.normalizer, tokens))
+            self.sources.append(ActivitySource(self.config, self.normalizer))
         log.info("polymarket live: %d token(s), identity from %s", len(tokens),
                  identity or "nothing")
         async with asyncio.TaskGroup() as tg:

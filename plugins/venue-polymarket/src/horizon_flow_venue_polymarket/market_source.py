@@ -52,12 +52,14 @@ class ActivitySource:
 
     venue = VENUE
 
-    def __init__(self, config: PolymarketConfig, normalizer: PolymarketNormalizer | None = None,
-                 token_ids: Sequence[str] = ()) -> None:
+    def __init__(self, config: PolymarketConfig, normalizer: PolymarketNormalizer | None = None
+                 ) -> None:
         self.config = config
         self.normalizer = normalizer or PolymarketNormalizer(config)
+        # markets=[]: a lost activity connection loses wallet fills, not book state,
+        # so its gaps go to "feed:activity" rather than to each token's book.
         self.feed = ActivityFeed(
-            url=config.rtds_url, normalizer=self.normalizer, markets=list(token_ids),
+            url=config.rtds_url, normalizer=self.normalizer, markets=[],
             label="rtds", ping_interval_s=config.ping_interval_s,
             stale_after_s=config.stale_after_s, open_timeout_s=config.open_timeout_s,
             reconnect_initial_s=config.reconnect_initial_s,

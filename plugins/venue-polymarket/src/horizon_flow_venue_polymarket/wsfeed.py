@@ -11,7 +11,10 @@ Connection health:
 * no frame at all (not even the ``PONG``) for ``stale_after_s`` -> one
   ``feed.stale`` per market of the connection, then close, reconnect and
   resubscribe;
-* a connection that drops after it was open -> one ``feed.gap`` per market;
+* a connection that drops after it was open -> one ``feed.gap`` per market
+  (a feed without markets, like RTDS activity, uses ``market_id``
+  ``"feed:<name>"``: its loss touches no book, and ``"*"`` would tell the
+  engine every book is unknown);
 * reconnects wait with exponential backoff and jitter, reset once frames flow.
 
 ``feed.gap``/``feed.stale`` events go to ``ctx.record_event`` (so scanning the
@@ -161,7 +164,7 @@ class WsFeed:
         ts = ctx.clock()
         extra = {"feed": self.name, "connection": self.label, "reason": reason}
         events = [MarketEvent(VENUE, market, kind, ts, extra=dict(extra))
-                  for market in (self.markets or ["*"])]
+                  for market in (self.markets or [f"feed:{self.name}"])]
         for ev in events:
             ctx.record_event(ev)
         ctx.metric(f"polymarket_{kind.replace('.', '_')}_total", 1.0, feed=self.name)

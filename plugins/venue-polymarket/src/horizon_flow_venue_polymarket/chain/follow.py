@@ -6,8 +6,10 @@ the last block it processed to the head; repeats are dropped by the
 normalizer's dedupe on (tx hash, log index)), then reads the subscription.
 Failures (connection refused or dropped, RPC errors, rate limits) wait with
 exponential backoff and jitter, longer for rate limits, and reconnect. If the
-catch-up itself fails (after retries), the missed blocks are reported as one ``feed.gap``
-(``market_id`` ``"*"``, ``extra.feed`` ``"chain"``, ``from_block``/``to_block``).
+catch-up itself fails (after retries), the missed blocks are reported as one
+``feed.gap`` with ``market_id`` ``"feed:chain"`` (``extra``: ``feed``,
+``from_block``, ``to_block``, ``reason``). Not ``"*"``: the engine reads that as
+"every book is unknown", and a lost log does not touch any book.
 
 Logs are prepared like the backfill's (block time, optional gas price and
 nonce), recorded with ``ctx.record_frame`` and then normalized.
@@ -41,6 +43,9 @@ from .rpc import (
 )
 
 log = logging.getLogger("horizon_flow.venue.polymarket.chain")
+
+#: market_id of gaps in the chain feed (fills may be missing; books are unaffected)
+IDENTITY_GAP_MARKET = "feed:chain"
 
 
 class ChainFollower:
@@ -142,7 +147,7 @@ class ChainFollower:
         except Exception as exc:
             reason = describe(exc, self.ws_url)
             log.warning("chain follower: catch-up from block %d failed: %s", start, reason)
-            ev = MarketEvent(VENUE, "*", "feed.gap", ctx.clock(),
+            ev = MarketEvent(VENUE, IDENTITY_GAP_MARKET, "feed.gap", ctx.clock(),
                              extra={"feed": "chain", "from_block": start,
                                     "to_block": head, "reason": reason})
             ctx.record_event(ev)
