@@ -61,7 +61,7 @@ def _improve(m: MarketSim, side: str) -> int | None:
     if best is None:
         return None
     ticks = best + 1 if side == BUY else best - 1
-    if other is not None and ((side == BUY and ticks >= other) or (side == SELL and ticks <= other)):
+    if other is not None and (ticks >= other if side == BUY else ticks <= other):
         return best
     return ticks
 
@@ -314,28 +314,33 @@ def iceberg(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Tas
     ticks = _improve(m, side)
     if ticks is None:
         return
+    taker_side = _opposite(side)
     shown = round_size(m, m.spec.quote_size * rng.uniform(0.4, 0.7))
-    refills = rng.randint(6, 10)
+    target = rng.randint(6, 10)
     rec.start = sim.now
-    executed = 0.0
-    for _ in range(refills):
-        order = sim.place(m, actor, side, ticks, shown, post_only=True)
-        if order is None or order.ticks != ticks:
-            if order is not None:
-                sim.cancel(m, order)
-            break
+    refills = 0
+    order = sim.place(m, actor, side, ticks, shown, post_only=True)
+    before = sim.position(actor, m.market_id)
+    while order is not None and refills < target:
         yield _ms(rng, 300, 2000)
+        # Someone takes the whole displayed level (and anything better priced).
         cp = _counterparty(world, m, rng, {actor})
-        size = m.level_size(side, ticks)
-        before = order.size
-        sim.place(m, cp, _opposite(side), ticks, size, ioc=True)
-        executed += before - (order.size if sim.is_resting(order) else 0.0)
+        book = m.side_levels(side)
+        size = sum(o.size for p, q in book.items()
+                   if (p <= ticks if side == SELL else p >= ticks) for o in q)
+        sim.place(m, cp, taker_side, ticks, round_size(m, size), ioc=True)
         if sim.is_resting(order):
-            sim.cancel(m, order)
-        yield _ms(rng, 50, 300)
+            continue
+        yield _ms(rng, 20, 200)
+        # The hidden reserve shows the next slice at the same price.
+        order = sim.place(m, actor, side, ticks, shown, post_only=True)
+        refills += 1
+    if order is not None and sim.is_resting(order):
+        sim.cancel(m, order)
+    executed = abs(sim.position(actor, m.market_id) - before)
     rec.done(f"{side} iceberg showing {shown:g} at {m.spec.price(ticks):g}, refilled "
              f"{refills} times ({executed:g} executed)", shown=shown, executed=executed,
-             price=m.spec.price(ticks))
+             refills=refills, price=m.spec.price(ticks))
 
 
 # --------------------------------------------------------------------------- split order
@@ -386,6 +391,12 @@ def episode_task(world: World, category: str, index: int, m: MarketSim,
     """The task playing the ``index``-th planted episode of ``category`` in market ``m``."""
     scripts = SCRIPTS[category]
     script = scripts[index % len(scripts)]
+    rng = world.rng()
+    # Every script reads the touch: wait (briefly) for a two-sided book.
+    for _ in range(240):
+        if m.best(BUY) is not None and m.best(SELL) is not None:
+            break
+        yield 500 * MS
     rec = _Record(world, f"{category}-{index + 1}", category, m, out)
-    return script(world, m, rec, world.rng())
+    yield from script(world, m, rec, rng)
 

@@ -21,8 +21,9 @@ def write_feed(path: str | Path, events: Iterable[MarketEvent]) -> int:
     p.parent.mkdir(parents=True, exist_ok=True)
     n = 0
     with p.open("wb") as raw:
-        fh: IO[bytes] = (gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
-                         if p.name.endswith(".gz") else raw)
+        fh: IO[bytes] = (
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)  # type: ignore[assignment]
+            if p.name.endswith(".gz") else raw)
         with fh:
             buf: list[bytes] = []
             for ev in events:

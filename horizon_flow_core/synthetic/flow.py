@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from typing import Final
 
 from .model import CRYPTO
@@ -91,8 +91,8 @@ def fair_value_task(world: World, m: MarketSim) -> Task:
     while True:
         yield exp_ns(rng, 2.0)
         # A random walk pulled slowly back to the market's consensus (half-life
-        # about eight minutes), so a day of one-sided flow cannot run it to 0 or 1.
-        pull = 0.003 * (anchor - m.fv)
+        # about two minutes), so a day of one-sided flow cannot run it to 0 or 1.
+        pull = 0.01 * (anchor - m.fv)
         m.fv = min(max(m.fv + pull + rng.gauss(0.0, spec.volatility_ticks), lo), hi)
 
 
@@ -146,11 +146,19 @@ def market_maker_task(world: World, m: MarketSim, actor: str, *, cancel_heavy: b
                 del quotes[key]
             elif rng.random() < 0.05:
                 sim.amend_size(m, order, round_size(m, order.size * 0.7))
-        for key, size in sorted(desired.items()):
-            if key not in quotes:
-                order = sim.place(m, actor, key[0], key[1], size, post_only=True)
-                if order is not None:  # None: it would have crossed (post-only reject)
-                    quotes[key] = order
+        best_bid, best_ask = m.best(BUY), m.best(SELL)
+        for (side, ticks), size in sorted(desired.items()):
+            # A stale order across our fair value: quote just behind it rather
+            # than cross it (our orders are add-liquidity-only).
+            if side == BUY and best_ask is not None and ticks >= best_ask:
+                ticks = best_ask - 1
+            elif side == SELL and best_bid is not None and ticks <= best_bid:
+                ticks = best_bid + 1
+            if (side, ticks) in quotes:
+                continue
+            placed = sim.place(m, actor, side, ticks, size, post_only=True)
+            if placed is not None:  # None: off the price grid
+                quotes[(side, ticks)] = placed
         yield exp_ns(rng, requote_s)
 
 
@@ -199,9 +207,9 @@ def small_trader_task(world: World, markets: list[MarketSim], actor: str, *,
                 best = m.best(side)
                 if best is not None:
                     ticks = best - rng.randint(0, 3) if side == BUY else best + rng.randint(0, 3)
-                    order = sim.place(m, actor, side, ticks, size, post_only=True)
-                    if order is not None:
-                        resting.append((sim.now + exp_ns(rng, 240.0), m, order))
+                    placed = sim.place(m, actor, side, ticks, size, post_only=True)
+                    if placed is not None:
+                        resting.append((sim.now + exp_ns(rng, 240.0), m, placed))
             next_act = sim.now + exp_ns(rng, mean_gap)
         wake = min([next_act] + [c for c, _, _ in resting])
         yield max(wake - sim.now, 1_000_000)
@@ -299,14 +307,9 @@ def churn_task(world: World, markets: list[MarketSim], per_hour: float,
     rng = world.rng()
     while True:
         yield exp_ns(rng, 3600.0 / per_hour)
-        make: Callable[[], Task]
         if rng.random() < 0.8:
-            def make() -> Task:
-                return _small(world, markets, rng, lifetime_s)
+            world.spawn(0, _small(world, markets, rng, lifetime_s))
         else:
             m = markets[rng.randrange(len(markets))]
             side = BUY if rng.random() < 0.5 else SELL
-
-            def make() -> Task:
-                return _directional(world, m, side, lifetime_s)
-        world.spawn(0, make())
+            world.spawn(0, _directional(world, m, side, lifetime_s))

@@ -123,9 +123,12 @@ def generate(seed: int = 42, markets: int | Sequence[MarketSpec] = 4, actors: in
     for start, cat, i, mi in plan:
         loop.add(start_ts + int(start * NS), _late(world, cat, i, market_list[mi], planted))
     out: list[MarketEvent] = []
+    # A script that could not play (no two-sided book) records nothing; the
+    # time cap makes sure the feed still ends.
+    cap_ts = start_ts + int(3 * duration_s * NS)
     for ev in loop.run():
         out.append(ev)
-        if len(out) >= events and len(planted) >= len(plan):
+        if len(out) >= events and (len(planted) >= len(plan) or ev.ts > cap_ts):
             break
     end_ts = out[-1].ts if out else start_ts
     planted.sort(key=lambda e: (e.start_ts, e.episode_id))

@@ -56,7 +56,7 @@ class MarketSim:
         #: fair value in ticks (float); market makers quote around it
         self.fv = float(spec.ticks(spec.start_price))
         #: ticks the fair value moves per unit of aggressive volume
-        self.impact = 0.5 / spec.quote_size
+        self.impact = 0.25 / spec.quote_size
         self.last_quote: tuple[int | None, int | None] = (None, None)
         self.tape_volume = 0.0
 
@@ -257,7 +257,7 @@ class Simulator:
 
     def take(self, m: MarketSim, actor: str, side: str, size: float, *, levels: int = 3,
              allow_self: bool = False, impact: bool = True) -> float:
-        """A marketable order sweeping up to ``levels`` ticks past the touch; returns filled size."""
+        """A marketable order sweeping ``levels`` ticks from the touch; returns the filled size."""
         other = SELL if side == BUY else BUY
         best = m.best(other)
         if best is None:
