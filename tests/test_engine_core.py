@@ -219,3 +219,14 @@ def test_feed_gap_makes_the_book_unknown_until_a_snapshot() -> None:
     assert not book.stale and book.best_bid() == 0.49
     engine.flush()
     assert [r.category for r in engine.audit.sink.records()] == ["feed.gap"]  # type: ignore
+
+
+def test_gap_of_a_fills_stream_leaves_books_alone() -> None:
+    fb = FeedBuilder()
+    fb.snapshot([(0.50, 10)], [(0.52, 5)])
+    fb.gap(scope="fills")
+    engine = FlowEngine()
+    for ev in fb.events:
+        engine.ingest(ev)
+    book = engine.snapshot_context().book("M")
+    assert book is not None and not book.stale and book.best_bid() == 0.50

@@ -236,7 +236,13 @@ class FlowEngine:
         return self._emit_findings(found, ev)
 
     def _invalidate_books(self, ev: MarketEvent) -> None:
-        """A gap makes the book of its market (``*``: every market) unknown until a snapshot."""
+        """A gap makes the book of its market (``*``: every market) unknown until a snapshot.
+
+        A gap in a stream that carries no book (``extra.scope`` = ``fills`` or
+        ``trades``: a chain follower, an activity feed) leaves books alone.
+        """
+        if ev.extra and ev.extra.get("scope") in ("fills", "trades"):
+            return
         if ev.market_id == "*":
             for st in self._markets.values():
                 st.book.invalidate(ev.ts)
