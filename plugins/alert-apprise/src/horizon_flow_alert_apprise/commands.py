@@ -129,7 +129,7 @@ def format_routes_table(rows: Sequence[Mapping[str, Any]]) -> str:
     cols = ("route", "enabled", "targets", "sent", "failed", "deduped", "dead_letters_pending",
             "dead_letters_resent")
     heads = ("ROUTE", "ON", "TARGETS", "SENT", "FAILED", "DEDUPED", "DEAD", "RESENT")
-    table = [heads]
+    table: list[tuple[str, ...]] = [heads]
     for r in rows:
         table.append(tuple(_cell(r.get(c, "")) for c in cols))
     widths = [max(len(row[i]) for row in table) for i in range(len(cols))]

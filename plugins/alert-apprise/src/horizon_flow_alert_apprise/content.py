@@ -250,20 +250,22 @@ def render_digest(route: str, reason: str, since_ns: int, total: int, max_severi
                   examples: list[tuple[AlertItem, Annotations]],
                   similar: tuple[tuple[tuple[str, str, str, str], int, int], ...]
                   ) -> tuple[str, str]:
-    """Title and body of a digest of what the rate limit held back.
+    """Title and body of a digest: alerts held back or overflowed, told in one message.
 
-    ``reason`` is ``"rate limit"`` (sent when the window reopened) or
-    ``"shutdown"`` (sent at close, with the similar counts not yet told)."""
+    ``reason`` is ``"rate limit"`` (sent when the window reopened),
+    ``"shutdown"`` (sent at close, with the similar counts not yet told) or
+    ``"queue full"`` (alerts that found the delivery queue full)."""
     at_close = " (sent at shutdown)" if reason == "shutdown" else ""
+    cause = ("overflowed the delivery queue" if reason == "queue full"
+             else "held back by the rate limit")
     if total:
-        title = (f"[DIGEST {max_severity.upper()}] {route}: {total} alert(s) held back by "
-                 f"the rate limit since {format_ts(since_ns)}{at_close}")
+        title = (f"[DIGEST {max_severity.upper()}] {route}: {total} alert(s) {cause} "
+                 f"since {format_ts(since_ns)}{at_close}")
     else:
         title = f"[DIGEST] {route}: similar findings not yet reported{at_close}"
     lines = []
     if total:
-        lines.append(f"{total} alert(s) were held back by the route's rate limit since "
-                     f"{format_ts(since_ns)}{at_close}.")
+        lines.append(f"{total} alert(s) {cause} since {format_ts(since_ns)}{at_close}.")
         lines.append("By category and severity:")
         lines.extend(f"  {cat} {sev}: {n}" for cat, sev, n in counts)
         lines.append(f"First {len(examples)}:")
@@ -280,7 +282,8 @@ def render_digest(route: str, reason: str, since_ns: int, total: int, max_severi
         for (venue, actor, market, category), n, since in similar:
             lines.append(f"  {category} {venue}/{market} actor {actor or '-'}: +{n} since "
                          f"{format_ts(since)}")
-    lines.append("Query them: flow anomalies --db <flow-db> --since "
-                 f"{shlex.quote(format_ts(min([since_ns] + [s for _, _, s in similar])))}")
+    earliest = min([since_ns] + [it.ts for it, _ in examples] + [s for _, _, s in similar])
+    lines.append(f"Query them: flow anomalies --db <flow-db> --since "
+                 f"{shlex.quote(format_ts(earliest))}")
     lines.append(f"Route: {route}")
     return title, "\n".join(lines)

@@ -101,7 +101,8 @@ def item_from_record(record: Any) -> AlertItem | None:
     if severity not in SEVERITY_RANK:
         severity = default
     # the engine audits feed.gap / feed.stale as {"event": <the event>}
-    event = payload.get("event") if isinstance(payload.get("event"), dict) else {}
+    raw_event = payload.get("event")
+    event: dict[str, Any] = raw_event if isinstance(raw_event, dict) else {}
     venue = str(payload.get("venue") or event.get("venue") or "")
     market = str(payload.get("market_id") or payload.get("market") or event.get("market_id")
                  or "")

@@ -34,6 +34,7 @@ from .items import FINDING, OPERATIONAL_SEVERITY, AlertItem
 from .schedule import Schedule
 
 NS = 1_000_000_000
+NO_ANNOTATIONS = Annotations()
 #: prune expired dedupe/escalation state when it grows past this many keys
 PRUNE_AT = 4096
 
@@ -75,6 +76,47 @@ class Decision:
     escalated: bool = False
 
 
+class HeldBack:
+    """Alerts kept back for one digest: counts by category and severity, the first
+    ``max_examples`` in full. O(1) per alert, bounded memory."""
+
+    def __init__(self, max_examples: int) -> None:
+        self.max_examples = max_examples
+        self.total = 0
+        self.since_ns = 0
+        self._counts: Counter[tuple[str, str]] = Counter()
+        self._examples: list[Alert] = []
+        self._max_rank = 0
+
+    def add(self, alert: Alert, now: int) -> None:
+        if not self.total:
+            self.since_ns = now
+        self.total += 1
+        self._counts[(alert.item.category, alert.item.severity)] += 1
+        self._max_rank = max(self._max_rank, alert.item.rank)
+        if len(self._examples) < self.max_examples:
+            self._examples.append(alert)
+
+    def take(self, reason: str, now: int,
+             similar: tuple[tuple[tuple[str, str, str, str], int, int], ...] = ()
+             ) -> Outgoing:
+        """Empty the buffer into one digest (a single alert goes out as itself)."""
+        if self.total == 1 and self._examples and not similar:
+            out: Outgoing = self._examples[0]
+        else:
+            ranks = {v: k for k, v in SEVERITY_RANK.items()}
+            counts = tuple(sorted(((c, s, n) for (c, s), n in self._counts.items()),
+                                  key=lambda t: (-SEVERITY_RANK[t[1]], t[0])))
+            out = Digest(reason=reason, since_ns=self.since_ns if self.total else now,
+                         total=self.total,
+                         max_severity=ranks[self._max_rank] if self.total else "low",
+                         counts=counts, examples=tuple(self._examples), similar=similar)
+        self.total, self.since_ns, self._max_rank = 0, 0, 0
+        self._counts.clear()
+        self._examples = []
+        return out
+
+
 @attrs.define
 class _Seen:
     last_sent_ns: int
@@ -94,11 +136,7 @@ class RoutePolicy:
         self._esc_rank = SEVERITY_RANK[config.escalate_severity]
         self._lock = threading.Lock()
         self._sent: deque[int] = deque()
-        self._held_total = 0
-        self._held_since = 0
-        self._held_counts: Counter[tuple[str, str]] = Counter()
-        self._held_examples: list[Alert] = []
-        self._held_max_rank = 0
+        self._held = HeldBack(config.digest_max_items)
         self._seen: dict[tuple[str, str, str, str], _Seen] = {}
         self._escalation: dict[tuple[str, str], deque[int]] = {}
 
@@ -155,10 +193,9 @@ class RoutePolicy:
                 for key, s in self._seen.items() if s.suppressed))
             for s in self._seen.values():
                 s.suppressed, s.first_suppressed_ts = 0, None
-            if not self._held_total and not similar:
+            if not self._held.total and not similar:
                 return []
-            digest = self._make_digest("shutdown", now, similar)
-            return [digest]
+            return [self._held.take("shutdown", now, similar)]
 
     # ------------------------------------------------------------------ rules
 
@@ -166,7 +203,7 @@ class RoutePolicy:
         c = self.config
         if (not c.escalate_after or item.kind != FINDING or not item.actor_id
                 or item.rank < self._esc_rank):
-            return item, Annotations()
+            return item, NO_ANNOTATIONS
         key = (item.venue, item.actor_id)
         times = self._escalation.get(key)
         if times is None:
@@ -178,7 +215,7 @@ class RoutePolicy:
             times.popleft()
         times.append(now)
         if len(times) < c.escalate_after or item.severity == "critical":
-            return item, Annotations()
+            return item, NO_ANNOTATIONS
         times.clear()
         note = (f"{_ordinal(c.escalate_after)} finding of {c.escalate_severity} or above on actor "
                 f"{item.actor_id} within {c.escalate_window_s:g} s")
@@ -227,7 +264,7 @@ class RoutePolicy:
         while self._sent and self._sent[0] <= horizon:
             self._sent.popleft()
         # while a digest is pending, newer alerts queue behind it (order is kept)
-        if len(self._sent) >= limit or self._held_total:
+        if len(self._sent) >= limit or self._held.total:
             return False
         self._sent.append(now)
         return True
@@ -235,17 +272,11 @@ class RoutePolicy:
     def _hold(self, alert: Alert, now: int) -> str:
         if not self.config.digest:
             return DROPPED
-        if not self._held_total:
-            self._held_since = now
-        self._held_total += 1
-        self._held_counts[(alert.item.category, alert.item.severity)] += 1
-        self._held_max_rank = max(self._held_max_rank, alert.item.rank)
-        if len(self._held_examples) < self.config.digest_max_items:
-            self._held_examples.append(alert)
+        self._held.add(alert, now)
         return RATE_LIMITED
 
     def _release_digest(self, now: int) -> list[Outgoing]:
-        if not self._held_total:
+        if not self._held.total:
             return []
         horizon = now - int(self.config.rate_window_s * NS)
         while self._sent and self._sent[0] <= horizon:
@@ -253,30 +284,11 @@ class RoutePolicy:
         if len(self._sent) >= self.config.rate_limit:
             return []
         self._sent.append(now)
-        if self._held_total == 1 and self._held_examples:
-            # one held alert goes out as itself: a digest of one is noise
-            alert = self._held_examples[0]
-            self._make_digest("rate limit", now, ())
-            return [alert]
-        return [self._make_digest("rate limit", now, ())]
-
-    def _make_digest(self, reason: str, now: int,
-                     similar: tuple[tuple[tuple[str, str, str, str], int, int], ...]) -> Digest:
-        ranks = {v: k for k, v in SEVERITY_RANK.items()}
-        counts = tuple(sorted(((c, s, n) for (c, s), n in self._held_counts.items()),
-                              key=lambda t: (-SEVERITY_RANK[t[1]], t[0])))
-        digest = Digest(reason=reason, since_ns=self._held_since if self._held_total else now,
-                        total=self._held_total,
-                        max_severity=ranks[self._held_max_rank] if self._held_total else "low",
-                        counts=counts, examples=tuple(self._held_examples), similar=similar)
-        self._held_total, self._held_since, self._held_max_rank = 0, 0, 0
-        self._held_counts.clear()
-        self._held_examples = []
-        return digest
+        return [self._held.take("rate limit", now)]
 
     @property
     def held(self) -> int:
-        return self._held_total
+        return self._held.total
 
 
 def _ordinal(n: int) -> str:

@@ -38,7 +38,9 @@ from .policy import (
     FILTERED,
     OUTSIDE_WINDOW,
     RATE_LIMITED,
+    Alert,
     Digest,
+    HeldBack,
     Outgoing,
     RoutePolicy,
 )
@@ -70,7 +72,7 @@ class AppriseRouter:
         self.repro = repro or ReproContext()
         self.severity_floor = str(severity_floor).lower()
         self._dead: queue.SimpleQueue[DeadLetter] = queue.SimpleQueue()
-        self._dead_store: Any = None
+        self._dead_store: JsonlDeadLetters | None = None
         self._draining = False
         self._closed = False
         self._caller_lock = threading.RLock()
@@ -78,6 +80,9 @@ class AppriseRouter:
         self.policies: dict[str, RoutePolicy] = {}
         self.counters: dict[str, RouteCounters] = {}
         self.workers: dict[str, RouteWorker] = {}
+        # alerts that found the queue full: one digest once it has room (O(1) on ingest)
+        self._overflow: dict[str, HeldBack] = {}
+        self._overflow_pending: dict[str, list[Outgoing]] = {}
         for name in sorted(routes):
             cfg = routes[name]
             policy = RoutePolicy(name, cfg, self.severity_floor)
@@ -89,6 +94,8 @@ class AppriseRouter:
             counters = RouteCounters()
             self.policies[name] = policy
             self.counters[name] = counters
+            self._overflow[name] = HeldBack(cfg.digest_max_items)
+            self._overflow_pending[name] = []
             self.workers[name] = RouteWorker(
                 name, cfg, policy, sender, self._renderer(name, cfg), self._dead, counters,
                 clock, self._count_sent, idle_s=idle_s)
@@ -162,6 +169,7 @@ class AppriseRouter:
         with self._caller_lock:
             now = self.clock()
             for name, policy in self.policies.items():
+                self._release_overflow(name)
                 for outgoing in policy.tick(now):
                     self._submit(name, outgoing)
             self._drain_dead()
@@ -177,6 +185,17 @@ class AppriseRouter:
             for name, policy in self.policies.items():
                 for outgoing in policy.close_flush(now):
                     self._submit(name, outgoing)
+            for name, worker in self.workers.items():
+                # at shutdown a full queue may be waited for, up to the deadline
+                if not self._release_overflow(name, timeout=deadline - time.monotonic()):
+                    waiting = self._overflow_pending[name]
+                    if self._overflow[name].total:
+                        waiting.append(self._overflow[name].take("queue full", now))
+                    for outgoing in waiting:
+                        self._dead.put(DeadLetter(name, worker.render(outgoing),
+                                                  "delivery queue still full at shutdown", 0,
+                                                  worker.sender.targets))
+                    waiting.clear()
             for worker in self.workers.values():
                 worker.begin_close(deadline)
             for name, worker in self.workers.items():
@@ -189,7 +208,7 @@ class AppriseRouter:
                     why = ("delivery still in progress at the shutdown timeout (it may have "
                            "arrived)" if in_flight else "not delivered within the shutdown timeout")
                     self._dead.put(DeadLetter(name, worker.render(outgoing), why, 0,
-                                              worker.sender.targets))
+                                              worker.sender.targets, quiet=True))
             self._drain_dead()
             self._save_counters()
 
@@ -203,6 +222,7 @@ class AppriseRouter:
             self._drain_dead()
             now = self.clock()
             for name, policy in self.policies.items():
+                self._release_overflow(name)
                 try:
                     decision = policy.offer(item, now)
                 except Exception:
@@ -213,17 +233,47 @@ class AppriseRouter:
                     self._submit(name, outgoing)
 
     def _submit(self, name: str, outgoing: Outgoing) -> None:
+        """Queue without blocking. A full queue starts an overflow: this and later alerts
+        are counted into one digest (no rendering, no I/O on the caller's thread), queued
+        as soon as there is room again."""
         worker = self.workers[name]
-        if worker.submit(outgoing):
+        overflow = self._overflow[name]
+        pending = self._overflow_pending[name]
+        if not overflow.total and not pending and worker.submit(outgoing):
             self._gauge_depth(name, worker.depth)
             return
+        if not overflow.total and not pending:
+            log.warning("alert route %s: delivery queue full (%d waiting); alerts are counted "
+                        "into one digest until it drains", name, worker.config.queue_size)
         self.counters[name].overflow += 1
-        self._inc("flow_alerts_overflow_total", "alerts dead-lettered because the queue was full",
+        self._inc("flow_alerts_overflow_total", "alerts that found the delivery queue full",
                   route=name)
-        self._dead.put(DeadLetter(name, worker.render(outgoing),
-                                  f"delivery queue full ({worker.config.queue_size} waiting)", 0,
-                                  worker.sender.targets))
-        self._drain_dead()
+        if isinstance(outgoing, Alert):
+            overflow.add(outgoing, self.clock())
+        else:
+            pending.append(outgoing)  # a digest: rare (one per rate window at most)
+
+    def _release_overflow(self, name: str, timeout: float | None = None) -> bool:
+        """Queue what overflowed once there is room; True when nothing is left waiting."""
+        overflow = self._overflow[name]
+        pending = self._overflow_pending[name]
+        if not overflow.total and not pending:
+            return True
+        worker = self.workers[name]
+        while pending:
+            if not worker.submit(pending[0], timeout):
+                return False
+            pending.pop(0)
+        if overflow.total:
+            if timeout is None and worker.depth >= worker.config.queue_size:
+                return False  # still full: keep counting into the same digest
+            n = overflow.total
+            digest = overflow.take("queue full", self.clock())
+            if not worker.submit(digest, timeout):
+                pending.append(digest)
+                return False
+            log.info("alert route %s: %d overflowed alert(s) queued as one digest", name, n)
+        return True
 
     def _drain_dead(self) -> None:
         if self._draining:
@@ -263,9 +313,10 @@ class AppriseRouter:
             where = "file"
         self.counters[dl.route].dead_lettered += 1
         self._inc("flow_alerts_dead_letter_total", "alerts kept as dead letters", route=dl.route)
-        log.error("alert route %s: %s %s dead-lettered as #%s after %d attempt(s): %s",
-                  dl.route, dl.message.kind, dl.message.finding_id or dl.message.category,
-                  dl_id, dl.attempts, error)
+        log.log(logging.DEBUG if dl.quiet else logging.ERROR,
+                "alert route %s: %s %s dead-lettered as #%s after %d attempt(s): %s",
+                dl.route, dl.message.kind, dl.message.finding_id or dl.message.category,
+                dl_id, dl.attempts, error)
         if self.audit is not None:
             audit_payload = {
                 "route": dl.route, "dead_letter_id": dl_id, "kind": dl.message.kind,

@@ -40,6 +40,7 @@ class DeadLetter:
     error: str
     attempts: int
     targets: tuple[Target, ...] = ()
+    quiet: bool = False  # one summary line was logged for a batch (shutdown)
 
     def payload(self) -> dict[str, object]:
         return self.message.payload(self.targets, self.attempts)
@@ -89,10 +90,14 @@ class RouteWorker:
 
     # ---------------------------------------------------------------- caller side
 
-    def submit(self, outgoing: Outgoing) -> bool:
-        """Queue without blocking; False when the queue is full (the caller dead-letters)."""
+    def submit(self, outgoing: Outgoing, timeout: float | None = None) -> bool:
+        """Queue without blocking (or waiting at most ``timeout``, only at shutdown);
+        False when the queue is full."""
         try:
-            self._queue.put_nowait(outgoing)
+            if timeout is None:
+                self._queue.put_nowait(outgoing)
+            else:
+                self._queue.put(outgoing, timeout=max(0.0, timeout))
             return True
         except queue.Full:
             return False
