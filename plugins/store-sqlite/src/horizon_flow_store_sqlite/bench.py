@@ -89,6 +89,50 @@ def measure_audit(path: str | Path, n: int, *, batch_size: int = 512,
             "seconds": elapsed, "records_per_s": n / elapsed}
 
 
+class _EveryNth:
+    """A detector that flags every n-th order placement (a worst case for the store)."""
+
+    name = "every_nth"
+    kinds = frozenset({"order.placed"})
+
+    def __init__(self, n: int) -> None:
+        self.n, self.seen = n, 0
+
+    def on_event(self, ev: Any, ctx: Any) -> list[AnomalyFinding] | None:
+        self.seen += 1
+        if self.seen % self.n:
+            return None
+        return [AnomalyFinding.make(
+            detector=self.name, category="spoofing", severity="high", confidence=0.7,
+            market_id=ev.market_id, actor_id=ev.actor_id, message=f"order {ev.order_id}",
+            citation="bench", evidence={"size": ev.size, "price": ev.price,
+                                        "order_id": ev.order_id})]
+
+
+def measure_scan(path: str | Path | None, n_events: int, *, finding_every: int = 1
+                 ) -> dict[str, Any]:
+    """Events/s of the engine with a detector firing on every ``finding_every``-th event,
+    writing to a SQLite store at ``path`` (None: no store, the baseline)."""
+    from horizon_flow_core.engine import FlowEngine
+    from horizon_flow_core.events import make_event
+
+    events = [make_event(venue="polymarket", market_id=f"M{i % 20}", kind="order.placed",
+                         ts=1_732_147_200_000_000_000 + i * 1_000_000, actor_id=f"0x{i % 500:x}",
+                         order_id=str(i), side="buy", price=0.5, size=100.0 + i)
+              for i in range(n_events)]
+    store = SQLiteFlowStore(path) if path is not None else None
+    engine = FlowEngine(detectors=[_EveryNth(finding_every)], store=store)
+    t0 = time.perf_counter()
+    for ev in events:
+        engine.ingest(ev)
+    engine.close()
+    if store is not None:
+        store.close()
+    elapsed = time.perf_counter() - t0
+    return {"events": n_events, "findings": engine.findings_emitted, "seconds": elapsed,
+            "events_per_s": n_events / elapsed}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=100_000, help="findings per configuration")
@@ -108,6 +152,12 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{batch:>6} {sync:>6} {r['findings_per_s']:>11,.0f} {r['us_per_write']:>9.1f} "
                   f"{r['flushes']:>8} {r['flush_ms_p50']:>12.2f} {r['flush_ms_p99']:>8.2f} "
                   f"{r['flush_ms_max']:>8.2f}")
+        for every in (1, 10):
+            base = measure_scan(None, args.n, finding_every=every)
+            with_store = measure_scan(Path(tmp) / f"scan{every}.db", args.n, finding_every=every)
+            print(f"engine, a finding every {every} event(s): {base['events_per_s']:,.0f} "
+                  f"events/s without a store, {with_store['events_per_s']:,.0f} events/s "
+                  f"writing {with_store['findings']:,} findings to SQLite")
         for sync in ("full", "normal"):
             a = measure_audit(Path(tmp) / f"audit-{sync}.db", args.n, synchronous=sync)
             print(f"audit sink ({sync}): {a['records_per_s']:,.0f} records/s "
