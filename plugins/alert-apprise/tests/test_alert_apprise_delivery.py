@@ -122,8 +122,10 @@ def test_unreachable_route_is_retried_dead_lettered_audited_and_resent(
     assert dl["payload"]["targets"] == [{"env": "ALERT_URL", "index": 0, "scheme": "json"}]
     assert "Connection error" in dl["error"]
     assert metrics.counter("flow_alerts_dead_letter_total").get(route="ops") == 1
+    assert metrics.counter("flow_alerts_failed_total").get(route="ops") == 1
+    assert metrics.counter("flow_alerts_sent_total").get(route="ops") == 0
     assert router.counters["ops"].failed == 1
-    audit.flush()
+    # close() flushed the audit log: the engine flushed its own before closing the router
     records = [r for r in audit.sink.records() if r.category == "alert.dead_letter"]
     assert len(records) == 1
     assert records[0].payload["dead_letter_id"] == dl["id"]
@@ -264,7 +266,6 @@ def test_a_store_that_fails_falls_back_to_the_jsonl_file(
         audit=audit, data_dir=tmp_path, clock=clock)
     router.notify_finding(make_finding(), None)
     router.close(5)
-    audit.flush()
     assert len(JsonlDeadLetters(tmp_path / "alerts" / "dead_letters.jsonl").dead_letters()) == 1
     (rec,) = [r for r in audit.sink.records() if r.category == "alert.dead_letter"]
     assert rec.payload["stored_in"] == "file"
@@ -303,11 +304,12 @@ def test_dedupe_escalation_and_digest_end_to_end(http_sink: Any, make_finding: A
                                                  clock: Any) -> None:
     env = {"ALERT_URL": f"json://127.0.0.1:{http_sink.port}/desk",
            "PAGER_URL": f"json://127.0.0.1:{http_sink.port}/pager"}
+    metrics = Registry()
     router = AppriseRouter({
         "desk": route(dedupe_window_s=600, rate_limit=3, rate_window_s=3600),
         "pager": route(url_env="PAGER_URL", severity_min="critical", escalate_after=3,
                        escalate_window_s=3600),
-    }, environ=env, clock=clock)
+    }, environ=env, clock=clock, metrics=metrics)
     for i in range(3):  # same actor/market/category: 1 alert + 2 similar
         router.notify_finding(make_finding(ts=clock() + i), None)
         clock.advance(60)
@@ -330,6 +332,11 @@ def test_dedupe_escalation_and_digest_end_to_end(http_sink: Any, make_finding: A
     assert page["title"].startswith("ESCALATED [CRITICAL] spoofing: 0xactor")
     assert "Severity: CRITICAL (escalated from high)" in page["message"]
     assert router.counters["desk"].deduped == 2 and router.counters["pager"].escalated == 1
+    text = metrics.render()
+    assert 'flow_alerts_deduped_total{route="desk"} 2' in text
+    assert 'flow_alerts_escalated_total{route="pager"} 1' in text
+    assert 'flow_alerts_rate_limited_total{route="desk"} 2' in text
+    assert 'flow_alerts_sent_total{route="desk"} 4' in text
 
 
 @pytest.mark.parametrize("scheme", ["json", "form"])

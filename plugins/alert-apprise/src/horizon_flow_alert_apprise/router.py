@@ -75,6 +75,7 @@ class AppriseRouter:
         self._dead_store: JsonlDeadLetters | None = None
         self._draining = False
         self._closed = False
+        self._audited = 0  # dead-letter audit events written
         self._caller_lock = threading.RLock()
         env = os.environ if environ is None else environ
         self.policies: dict[str, RoutePolicy] = {}
@@ -98,7 +99,7 @@ class AppriseRouter:
             self._overflow_pending[name] = []
             self.workers[name] = RouteWorker(
                 name, cfg, policy, sender, self._renderer(name, cfg), self._dead, counters,
-                clock, self._count_sent, idle_s=idle_s)
+                clock, self._count_result, idle_s=idle_s)
             log.info("alert route %s: %d target(s) [%s]", name, len(targets),
                      ", ".join(t.label for t in targets))
 
@@ -180,6 +181,7 @@ class AppriseRouter:
             if self._closed:
                 return
             self._closed = True
+            audited_before = self._audited
             deadline = time.monotonic() + max(0.0, timeout_s)
             now = self.clock()
             for name, policy in self.policies.items():
@@ -210,6 +212,13 @@ class AppriseRouter:
                     self._dead.put(DeadLetter(name, worker.render(outgoing), why, 0,
                                               worker.sender.targets, quiet=True))
             self._drain_dead()
+            if self._audited > audited_before and self.audit is not None:
+                # the engine flushed its audit log before closing us: make ours durable too
+                try:
+                    self.audit.flush()
+                except Exception as e:
+                    log.error("alert router: cannot flush the audit log: %s",
+                              redact(f"{type(e).__name__}: {e}"))
             self._save_counters()
 
     # ------------------------------------------------------------------ internals
@@ -326,6 +335,7 @@ class AppriseRouter:
             }
             try:
                 self.audit.record(DEAD_LETTER_CATEGORY, audit_payload, ts=dl.message.ts)
+                self._audited += 1
             except Exception as e:
                 log.error("alert route %s: cannot audit dead letter #%s: %s", dl.route, dl_id,
                           redact(f"{type(e).__name__}: {e}"))
@@ -360,8 +370,12 @@ class AppriseRouter:
         elif status in (FILTERED, BELOW_SEVERITY, OUTSIDE_WINDOW):
             c.filtered += 1
 
-    def _count_sent(self, name: str) -> None:  # worker thread
-        self._inc("flow_alerts_sent_total", "alerts delivered", route=name)
+    def _count_result(self, name: str, ok: bool) -> None:  # worker thread
+        if ok:
+            self._inc("flow_alerts_sent_total", "alerts delivered", route=name)
+        else:
+            self._inc("flow_alerts_failed_total", "alerts not delivered after every retry",
+                      route=name)
 
     def _inc(self, metric: str, help: str, **labels: str) -> None:
         if self.metrics is None:

@@ -68,7 +68,7 @@ class RouteWorker:
     def __init__(self, name: str, config: RouteConfig, policy: RoutePolicy, sender: Sender,
                  render: Callable[[Outgoing], Message], dead: queue.SimpleQueue[DeadLetter],
                  counters: RouteCounters, clock: Callable[[], int],
-                 on_sent: Callable[[str], None], idle_s: float = 1.0) -> None:
+                 on_result: Callable[[str, bool], None], idle_s: float = 1.0) -> None:
         self.name = name
         self.config = config
         self.policy = policy
@@ -77,7 +77,7 @@ class RouteWorker:
         self.counters = counters
         self._dead = dead
         self._clock = clock
-        self._on_sent = on_sent
+        self._on_result = on_result
         self._idle_s = idle_s
         self._queue: queue.Queue[object] = queue.Queue(maxsize=config.queue_size)
         self._closing = threading.Event()
@@ -193,9 +193,10 @@ class RouteWorker:
                 self.counters.last_sent_wall_ns = self._clock()
                 if message.kind == "digest":
                     self.counters.digests += 1
-                self._on_sent(self.name)
+                self._on_result(self.name, True)
                 return
             self.counters.failed += 1
+            self._on_result(self.name, False)
             self._hand_back(message, outcome.error, outcome.attempts, outcome.failed)
 
     def _hand_back(self, message: Message, error: str, attempts: int,
