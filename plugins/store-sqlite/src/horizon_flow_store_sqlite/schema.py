@@ -23,6 +23,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable
+from typing import Any
 
 import sqlite_utils
 
@@ -48,6 +49,19 @@ OWN_TABLES = frozenset({"schema_version", "findings", "actor_profiles", "runs", 
                         "policies", "dead_letters", "audit"})
 
 Migration = Callable[[sqlite_utils.Database], None]
+
+
+def _create_table(db: sqlite_utils.Database, name: str, columns: dict[str, type],
+                  **kwargs: Any) -> None:
+    # sqlite-utils writes the DDL; executing it ourselves keeps it inside the
+    # migration's transaction whatever the sqlite-utils version's commit habits.
+    db.execute(db.create_table_sql(name, columns, **kwargs))
+
+
+def _create_index(db: sqlite_utils.Database, table: str, columns: list[str], *,
+                  index_name: str, unique: bool = False) -> None:
+    cols = ", ".join(f'"{c}"' for c in columns)
+    db.execute(f'CREATE {"UNIQUE " if unique else ""}INDEX "{index_name}" ON "{table}" ({cols})')
 
 
 def worm_trigger_names(table: str) -> tuple[str, ...]:
@@ -81,7 +95,8 @@ def _flow_v1(db: sqlite_utils.Database) -> None:
     """Findings (WORM), actor profiles (upsert) and runs."""
     # ``pos`` is an explicit INTEGER PRIMARY KEY so the write order survives VACUUM
     # (implicit rowids may be renumbered); ``id`` is the content-derived identity.
-    db.table("findings").create(
+    _create_table(
+        db, "findings",
         {"pos": int, "id": str, "detector": str, "category": str, "severity": str,
          "severity_rank": int, "confidence": float, "venue": str, "market_id": str,
          "actor_id": str, "ts": int, "seq": int, "message": str, "citation": str,
@@ -90,25 +105,27 @@ def _flow_v1(db: sqlite_utils.Database) -> None:
         not_null={"id", "detector", "category", "severity", "severity_rank", "confidence",
                   "venue", "market_id", "ts", "seq", "message", "citation", "evidence"},
     )
-    db.table("findings").create_index(["id"], index_name="findings_id", unique=True)
-    db.table("findings").create_index(["ts", "seq", "id"], index_name="findings_order")
-    db.table("findings").create_index(["actor_id", "ts"], index_name="findings_actor")
-    db.table("findings").create_index(["market_id", "ts"], index_name="findings_market")
+    _create_index(db, "findings", ["id"], index_name="findings_id", unique=True)
+    _create_index(db, "findings", ["ts", "seq", "id"], index_name="findings_order")
+    _create_index(db, "findings", ["actor_id", "ts"], index_name="findings_actor")
+    _create_index(db, "findings", ["market_id", "ts"], index_name="findings_market")
     _create_worm_triggers(db, "findings")
 
-    db.table("actor_profiles").create(
+    _create_table(
+        db, "actor_profiles",
         {"venue": str, "actor_id": str, "event_count": int, "features": str, "taxonomy": str,
          "top_class": str, "last_updated_seq": int, "ts": int},
         pk=("venue", "actor_id"),
         not_null={"venue", "actor_id", "event_count", "features", "taxonomy",
                   "last_updated_seq", "ts"},
     )
-    db.table("actor_profiles").create_index(["actor_id"], index_name="actor_profiles_actor")
+    _create_index(db, "actor_profiles", ["actor_id"], index_name="actor_profiles_actor")
 
     # ``findings``/``profiles``: what the run reported; ``findings_new``/``profiles_written``:
     # rows the store itself inserted for the run, counted in the same transaction as the
     # rows, so the sum of ``findings_new`` always equals the findings table's row count.
-    db.table("runs").create(
+    _create_table(
+        db, "runs",
         {"run_id": str, "mode": str, "config_hash": str, "feed": str, "feed_sha256": str,
          "plugins": str, "started_wall_ns": int, "finished_wall_ns": int, "events": int,
          "rejects": int, "findings": int, "profiles": int, "findings_new": int,
@@ -124,34 +141,37 @@ def _flow_v1(db: sqlite_utils.Database) -> None:
 
 def _flow_v2(db: sqlite_utils.Database) -> None:
     """Actor clusters (upsert) and recovered policies (WORM)."""
-    db.table("clusters").create(
+    _create_table(
+        db, "clusters",
         {"cluster_id": str, "venue": str, "members": str, "method": str, "score": float,
          "features": str, "last_updated_seq": int, "ts": int},
         pk="cluster_id",
         not_null={"cluster_id", "venue", "members", "method", "score", "features",
                   "last_updated_seq", "ts"},
     )
-    db.table("policies").create(
+    _create_table(
+        db, "policies",
         {"pos": int, "id": str, "venue": str, "actor_id": str, "model": str, "params": str,
          "ts": int, "seq": int},
         pk="pos",
         not_null={"id", "venue", "actor_id", "model", "params", "ts", "seq"},
     )
-    db.table("policies").create_index(["id"], index_name="policies_id", unique=True)
-    db.table("policies").create_index(["actor_id", "ts"], index_name="policies_actor")
+    _create_index(db, "policies", ["id"], index_name="policies_id", unique=True)
+    _create_index(db, "policies", ["actor_id", "ts"], index_name="policies_actor")
     _create_worm_triggers(db, "policies")
 
 
 def _flow_v3(db: sqlite_utils.Database) -> None:
     """Dead letters of alert routes (operational, may be marked resent)."""
-    db.table("dead_letters").create(
+    _create_table(
+        db, "dead_letters",
         {"id": int, "route": str, "payload": str, "error": str, "wall_ns": int,
          "attempts": int, "last_attempt_wall_ns": int, "resent_wall_ns": int},
         pk="id",
         not_null={"route", "payload", "error", "wall_ns", "attempts", "last_attempt_wall_ns"},
         defaults={"attempts": 1},
     )
-    db.table("dead_letters").create_index(["route", "resent_wall_ns"],
+    _create_index(db, "dead_letters", ["route", "resent_wall_ns"],
                                           index_name="dead_letters_route")
 
 
@@ -160,13 +180,14 @@ def _flow_v3(db: sqlite_utils.Database) -> None:
 
 def _audit_v1(db: sqlite_utils.Database) -> None:
     """The hash-chained audit log (WORM)."""
-    db.table("audit").create(
+    _create_table(
+        db, "audit",
         {"seq": int, "ts": int, "category": str, "payload": str, "prev_hash": str,
          "hash": str},
         pk="seq",
         not_null={"ts", "category", "payload", "prev_hash", "hash"},
     )
-    db.table("audit").create_index(["category", "seq"], index_name="audit_category")
+    _create_index(db, "audit", ["category", "seq"], index_name="audit_category")
     _create_worm_triggers(db, "audit")
 
 
@@ -231,7 +252,8 @@ def migrate(conn: sqlite3.Connection, component: str, *, label: str,
         try:
             # Re-read under the write lock: another process may have migrated meanwhile.
             if "schema_version" not in table_names(conn):
-                db.table("schema_version").create(
+                _create_table(
+                    db, "schema_version",
                     {"component": str, "version": int, "updated_wall_ns": int},
                     pk="component", not_null={"version", "updated_wall_ns"})
             versions = stored_versions(conn)
