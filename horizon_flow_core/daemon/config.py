@@ -111,10 +111,10 @@ class DaemonConfig:
     #: doubling up to ``restart_max_s``
     restart_min_s: float = attrs.field(default=1.0, validator=_positive)
     restart_max_s: float = attrs.field(default=60.0, validator=_positive)
-    #: on restart, findings stored within this many seconds (event time) of the newest are
-    #: remembered so a re-sent frame does not audit or alert the same finding twice
+    #: on restart, findings audited within this many seconds are remembered so a frame the
+    #: venue sends again does not audit or alert the same finding twice
     resume_lookback_s: float = attrs.field(default=86_400.0, validator=_positive)
-    #: at most this many of them
+    #: at most this many of them per venue
     resume_max_findings: int = attrs.field(default=100_000, validator=_positive)
 
     def __attrs_post_init__(self) -> None:

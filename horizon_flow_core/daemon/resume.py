@@ -10,12 +10,15 @@ only the records since the last run started.
 Finding ids are derived from content, so a finding found again after a
 restart (a venue re-sends recent trades on subscribe) has the id already
 stored; the SQLite store ignores it. So that it is not audited and alerted a
-second time either, the engine is told the ids stored recently.
+second time either, the engine is told the ids audited recently (the audit
+log is the authority; its records of a live run carry the wall clock, so
+"recently" is measured on it).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
@@ -27,6 +30,7 @@ log = logging.getLogger("horizon_flow.daemon")
 
 _CHUNK = 4096
 _MAX_SCAN = 2_000_000
+_FINDING_CATEGORIES = frozenset({AuditCategory.FLOW_ANOMALY, AuditCategory.BOT_DETECTED})
 
 
 @attrs.frozen
@@ -43,15 +47,12 @@ class PreviousRun:
     last_ts: int
 
 
-def previous_run(sink: Any) -> PreviousRun | None:
-    """The last ``run.started`` and whether a ``run.finished`` followed; None if there is none."""
+def read_back(sink: Any) -> Iterator[Any]:
+    """The sink's records newest first, read forwards in chunks of ``_CHUNK`` from the head."""
     head = sink.head()
     if head is None:
-        return None
-    head_seq = head[0]
-    last_ts = 0
-    finished_after = False
-    end = head_seq
+        return
+    end = head[0]
     scanned = 0
     while end >= 1 and scanned < _MAX_SCAN:
         start = max(1, end - _CHUNK + 1)
@@ -60,43 +61,72 @@ def previous_run(sink: Any) -> PreviousRun | None:
             if rec.seq > end:
                 break
             chunk.append(rec)
-        scanned += len(chunk)
-        if end == head_seq and chunk:
-            last_ts = chunk[-1].ts
-        for rec in reversed(chunk):
-            if rec.category == AuditCategory.RUN_FINISHED:
-                finished_after = True
-            elif rec.category == AuditCategory.RUN_STARTED:
-                payload = rec.payload if isinstance(rec.payload, dict) else {}
-                run_id = payload.get("run_id")
-                mode = payload.get("mode")
-                return PreviousRun(started_seq=rec.seq, started_ts=rec.ts,
-                                   run_id=run_id if isinstance(run_id, str) else None,
-                                   mode=mode if isinstance(mode, str) else None,
-                                   finished=finished_after, last_seq=head_seq, last_ts=last_ts)
         if not chunk:
-            break
+            return
+        scanned += len(chunk)
+        yield from reversed(chunk)
         end = start - 1
     if scanned >= _MAX_SCAN:
-        log.warning("audit log: no run.started within the last %d records; not checking how "
-                    "the previous run ended", _MAX_SCAN)
+        log.warning("audit log: stopped reading back after %d records", scanned)
+
+
+def previous_run(sink: Any) -> PreviousRun | None:
+    """The last ``run.started`` and whether a ``run.finished`` followed; None if there is none."""
+    head = sink.head()
+    if head is None:
+        return None
+    last_ts: int | None = None
+    finished_after = False
+    for rec in read_back(sink):
+        if last_ts is None:
+            last_ts = rec.ts
+        if rec.category == AuditCategory.RUN_FINISHED:
+            finished_after = True
+        elif rec.category == AuditCategory.RUN_STARTED:
+            payload = rec.payload if isinstance(rec.payload, dict) else {}
+            run_id = payload.get("run_id")
+            mode = payload.get("mode")
+            return PreviousRun(started_seq=rec.seq, started_ts=rec.ts,
+                               run_id=run_id if isinstance(run_id, str) else None,
+                               mode=mode if isinstance(mode, str) else None,
+                               finished=finished_after, last_seq=head[0],
+                               last_ts=last_ts or 0)
     return None
 
 
-def recent_finding_ids(store: Any, venues: list[str], since_ts: int, limit: int) -> list[str]:
-    """Ids of stored findings of ``venues`` with event time from ``since_ts``, newest ``limit``
-    per venue."""
-    ids: list[str] = []
-    for venue in venues:
-        try:
-            picked = [f.id for f in store.findings(FindingQuery(venue=venue, since_ts=since_ts))
-                      if f.id]
-        except Exception as exc:  # a store that cannot answer must not stop the start-up
-            log.warning("cannot read stored findings of %s to avoid re-alerting them after a "
-                        "restart: %s", venue, exc)
+def recent_finding_ids(sink: Any, since_ts: int, limit: int
+                       ) -> dict[str, list[tuple[str, int]]]:
+    """``(id, event ts)`` of findings audited from ``since_ts`` on (record time: the wall
+    clock of a live run), oldest first, at most ``limit`` per venue."""
+    found: dict[str, list[tuple[str, int]]] = {}
+    for rec in read_back(sink):
+        if rec.ts < since_ts:
+            break
+        if rec.category not in _FINDING_CATEGORIES:
             continue
-        ids.extend(picked[-limit:])
-    return ids
+        f = rec.payload.get("finding") if isinstance(rec.payload, dict) else None
+        if not isinstance(f, dict) or not isinstance(f.get("id"), str):
+            continue
+        ids = found.setdefault(str(f.get("venue")), [])
+        if len(ids) < limit:
+            ts = f.get("ts")
+            ids.append((f["id"], ts if isinstance(ts, int) else 0))
+    return {venue: ids[::-1] for venue, ids in sorted(found.items())}
+
+
+def stored_among(store: Any, venue: str, candidates: list[tuple[str, int]]) -> list[str]:
+    """The candidate ids the store holds. A finding audited but lost from the store's
+    buffer by a crash is not among them, so it is emitted (and stored) again."""
+    if not candidates:
+        return []
+    since = min(ts for _, ts in candidates)
+    try:
+        held = {f.id for f in store.findings(FindingQuery(venue=venue, since_ts=since))}
+    except Exception as exc:  # a store that cannot answer must not stop the start-up
+        log.warning("cannot read stored findings of %s: %s; they may be audited again",
+                    venue, exc)
+        return []
+    return [fid for fid, _ in candidates if fid in held]
 
 
 def remember_finding_ids(engine: Any, ids: list[str]) -> int:

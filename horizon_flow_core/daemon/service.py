@@ -64,7 +64,13 @@ from .housekeeping import Periodic
 from .logsetup import DaemonLogging
 from .metrics_server import MetricsServer, TextfileWriter
 from .recorder import DailyFeedRecorder
-from .resume import PreviousRun, previous_run, recent_finding_ids, remember_finding_ids
+from .resume import (
+    PreviousRun,
+    previous_run,
+    recent_finding_ids,
+    remember_finding_ids,
+    stored_among,
+)
 from .venue import QueueItem, VenueRunner
 from .worker import EngineWorker
 
@@ -413,13 +419,15 @@ class FlowDaemon:
                              prev.run_id, exc)
         self.audit.flush()
         since = now - int(self.dcfg.resume_lookback_s * 1e9)
+        recent = recent_finding_ids(self.audit_sink, since, self.dcfg.resume_max_findings)
         for engine_name, engine in self.engines.items():
-            members = [r.name for r in self.runners if r.engine_name == engine_name]
-            ids = recent_finding_ids(self.store, members, since, self.dcfg.resume_max_findings)
+            ids = [i for r in self.runners if r.engine_name == engine_name
+                   for i in stored_among(self.store, r.name, recent.get(r.name, []))]
             if ids:
                 n = remember_finding_ids(engine, ids)
-                log.info("engine %s: %d finding(s) stored in the last %.0f h are not re-emitted",
-                         engine_name, n, self.dcfg.resume_lookback_s / 3600)
+                log.info("engine %s: %d finding(s) audited and stored in the last %.0f h will "
+                         "not be emitted again", engine_name, n,
+                         self.dcfg.resume_lookback_s / 3600)
         for worker in self.workers.values():
             worker.start()
         hk = self._housekeeping
