@@ -85,12 +85,18 @@ class StoreSpec:
     ``bare_paths``: this backend also takes plain file paths (the embedded
     default). ``open_flow_store(url)`` / ``open_audit_sink(url)`` open the
     two stores; either may be None when the backend offers only one.
+    ``open_flow_store_read_only`` / ``open_audit_sink_read_only`` (optional)
+    open them for queries only: no migration, no write, works on read-only
+    media; the query verbs (``anomalies``, ``profile``, ``diff``, ``verify``)
+    use them when given.
     """
 
     name: str = attrs.field(validator=_name)
     schemes: tuple[str, ...]
     open_flow_store: Callable[[str], FlowStore] | None = None
     open_audit_sink: Callable[[str], AuditSink] | None = None
+    open_flow_store_read_only: Callable[[str], FlowStore] | None = None
+    open_audit_sink_read_only: Callable[[str], AuditSink] | None = None
     bare_paths: bool = False
     description: str = ""
     api_version: int = 1

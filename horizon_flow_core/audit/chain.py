@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -151,10 +152,15 @@ class AuditLog:
     """
 
     def __init__(self, sink: Any, *, clock: Callable[[], int] | None = None,
-                 batch_size: int = 512) -> None:
+                 batch_size: int = 256, flush_interval_s: float = 0.25) -> None:
         self.sink = sink
         self._clock = clock
         self._batch_size = batch_size
+        # The audit log is the authority: it flushes at least as often as the
+        # flow store (batched on size and within a second), so after a crash
+        # the store never holds a finding the audit log lacks for long.
+        self._flush_interval_ns = int(flush_interval_s * 1e9)
+        self._last_flush_ns = time.monotonic_ns()
         self._pending: list[AuditRecord] = []
         self._listeners: list[Callable[[AuditRecord], None]] = []
         head = sink.head()
@@ -185,14 +191,16 @@ class AuditLog:
             self._seq, self._prev = seq, h
             self._pending.append(rec)
             self.records_written += 1
-            if len(self._pending) >= self._batch_size:
-                self.flush(sync=False)
+            if (len(self._pending) >= self._batch_size
+                    or time.monotonic_ns() - self._last_flush_ns >= self._flush_interval_ns):
+                self.flush()
         for listener in self._listeners:
             listener(rec)
         return rec
 
     def flush(self, sync: bool = True) -> None:
         with self._lock:
+            self._last_flush_ns = time.monotonic_ns()
             if self._pending:
                 batch, self._pending = self._pending, []
                 self.sink.append(batch)

@@ -32,6 +32,7 @@ audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True
 
 
 def _store_file(url: str) -> Path | None:
+    url = url.split("?", 1)[0]
     scheme = store_scheme(url)
     if scheme is None:
         return Path(url)
@@ -149,7 +150,7 @@ def anomalies(
     _require_existing(db, "flow store")
     query = _query(since_hours, since, until, category, severity_min, venue, market, actor,
                    detector)
-    store = open_flow_store(db, get_plugin_manager())
+    store = open_flow_store(db, get_plugin_manager(), read_only=True)
     try:
         rows: Any = deque(store.findings(query), maxlen=limit or None)
     finally:
@@ -181,30 +182,39 @@ def diff(
     found: dict[str, dict[str, AnomalyFinding]] = {}
     for label, url in (("a", a), ("b", b)):
         _require_existing(url, "flow store")
-        store = open_flow_store(url, pm)
+        store = open_flow_store(url, pm, read_only=True)
         try:
             found[label] = {f.id: f for f in store.findings(FindingQuery())}
         finally:
             store.close()
     only_a = [found["a"][i] for i in sorted(found["a"].keys() - found["b"].keys())]
     only_b = [found["b"][i] for i in sorted(found["b"].keys() - found["a"].keys())]
-    common = len(found["a"].keys() & found["b"].keys())
+    shared = sorted(found["a"].keys() & found["b"].keys())
+    # the same finding (same id: same detector, time, actor, evidence) judged differently
+    changed = [(found["a"][i], found["b"][i]) for i in shared
+               if found["a"][i].to_dict() != found["b"][i].to_dict() | {"seq": found["a"][i].seq}]
+    common = len(shared)
     order = sorted(only_a, key=lambda f: (f.ts, f.id)), sorted(only_b, key=lambda f: (f.ts, f.id))
     if json_out:
         print_json({"a": a, "b": b, "common": common,
                     "only_in_a": [f.to_dict() for f in order[0]],
-                    "only_in_b": [f.to_dict() for f in order[1]]})
+                    "only_in_b": [f.to_dict() for f in order[1]],
+                    "changed": [{"a": x.to_dict(), "b": y.to_dict()} for x, y in changed]})
     else:
-        console.print(f"{common} findings in both; {len(only_a)} only in A ({a}); "
-                      f"{len(only_b)} only in B ({b})", markup=False)
+        console.print(f"{common} findings in both ({len(changed)} judged differently); "
+                      f"{len(only_a)} only in A ({a}); {len(only_b)} only in B ({b})",
+                      markup=False)
         rows = [["A", format_ts(f.ts), f.category, f.severity, f.market_id, f.actor_id or "-",
                  f.message] for f in order[0]]
         rows += [["B", format_ts(f.ts), f.category, f.severity, f.market_id, f.actor_id or "-",
                   f.message] for f in order[1]]
+        rows += [["changed", format_ts(x.ts), x.category, f"{x.severity} -> {y.severity}",
+                  x.market_id, x.actor_id or "-", f"confidence {x.confidence:.2f} -> "
+                  f"{y.confidence:.2f}"] for x, y in changed]
         if rows:
             print_table("differences", ["only in", "time (UTC)", "category", "severity",
                                         "market", "actor", "message"], rows)
-    if only_a or only_b:
+    if only_a or only_b or changed:
         raise typer.Exit(1)
 
 
@@ -216,7 +226,7 @@ def verify(db: str = typer.Option(..., "--db", help="Flow store (path or URL).")
            ) -> None:
     """Integrity check of a flow store: structure, WORM protection, counts. Non-zero on problems."""
     _require_existing(db, "flow store")
-    store = open_flow_store(db, get_plugin_manager())
+    store = open_flow_store(db, get_plugin_manager(), read_only=True)
     try:
         problems = store.verify()
     finally:
@@ -238,21 +248,30 @@ def audit_verify(db: str = typer.Option(..., "--db", help="Audit log (path or UR
                  ) -> None:
     """Recompute the hash chain; name the first broken record. Non-zero when broken."""
     _require_existing(db, "audit log")
-    sink = open_audit_sink(db, get_plugin_manager())
+    sink = open_audit_sink(db, get_plugin_manager(), read_only=True)
     try:
         n, problem = verify_chain(sink.records())
+        # the backend's own checks (WORM triggers present and refusing writes...)
+        verify_file = getattr(sink, "verify_file", None)
+        storage_problems: list[str] = list(verify_file()) if verify_file is not None else []
     finally:
         sink.close()
+    ok = problem is None and not storage_problems
     if json_out:
-        print_json({"audit": db, "records": n, "ok": problem is None,
+        print_json({"audit": db, "records": n, "ok": ok,
                     "problem": None if problem is None else {"seq": problem.seq,
                                                              "position": problem.position,
-                                                             "reason": problem.reason}})
-    elif problem is None:
-        console.print(f"ok: {n} audit records, chain intact", markup=False)
+                                                             "reason": problem.reason},
+                    "storage_problems": storage_problems})
     else:
-        console.print(f"BROKEN: {problem}", markup=False)
-    if problem is not None:
+        if problem is None:
+            console.print(f"{'ok' if ok else 'chain intact'}: {n} audit records, chain intact",
+                          markup=False)
+        else:
+            console.print(f"BROKEN: {problem}", markup=False)
+        for p in storage_problems:
+            console.print(f"FAIL {p}", markup=False)
+    if not ok:
         raise typer.Exit(1)
 
 
@@ -266,7 +285,7 @@ def profile(actor: str = typer.Option(..., "--actor", help="Wallet or account id
             ) -> None:
     """An actor's profile, taxonomy probabilities and findings."""
     _require_existing(db, "flow store")
-    store = open_flow_store(db, get_plugin_manager())
+    store = open_flow_store(db, get_plugin_manager(), read_only=True)
     try:
         profiles: list[ActorProfile] = store.profiles(actor, venue)
         findings = list(store.findings(FindingQuery(actor_id=actor, venue=venue)))

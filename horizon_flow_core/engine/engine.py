@@ -448,14 +448,15 @@ class FlowEngine:
             return out
 
     def flush(self) -> None:
+        """Flush the audit log, then the store: the authority is never behind the view."""
         with self._lock:
+            if self.audit is not None:
+                self.audit.flush()
             if self._store is not None and not self._store.quarantined:
                 try:
                     self._store.component.flush()
                 except Exception as exc:
                     self._failed(self._store, exc, None)
-            if self.audit is not None:
-                self.audit.flush()
 
     def close(self, *, alert_timeout_s: float = 5.0) -> None:
         """Finish open episodes, flush stores and the audit log, drain alert sinks."""

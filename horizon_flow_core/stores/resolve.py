@@ -43,32 +43,42 @@ def _backend(url: str, pm: PluginManager, what: str) -> StoreSpec:
                       f"(installed schemes: {', '.join(known) or 'none'})")
 
 
-def open_flow_store(url: str, pm: PluginManager | None = None) -> FlowStore:
+def open_flow_store(url: str, pm: PluginManager | None = None, *,
+                    read_only: bool = False) -> FlowStore:
+    """Open a flow store; ``read_only`` for queries (falls back to a normal open)."""
     if pm is None:
         from ..plugin_manager import get_plugin_manager
 
         pm = get_plugin_manager()
     spec = _backend(url, pm, "flow store")
-    if spec.open_flow_store is None:
+    opener = spec.open_flow_store
+    if read_only and spec.open_flow_store_read_only is not None:
+        opener = spec.open_flow_store_read_only
+    if opener is None:
         raise PluginError(f"store plugin {spec.name!r} ({spec.plugin}) has no flow store")
     try:
-        return spec.open_flow_store(url)
+        return opener(url)
     except StoreError:
         raise
     except OSError as exc:
         raise StoreError(f"{url}: cannot open flow store: {exc.strerror or exc}") from None
 
 
-def open_audit_sink(url: str, pm: PluginManager | None = None) -> AuditSink:
+def open_audit_sink(url: str, pm: PluginManager | None = None, *,
+                    read_only: bool = False) -> AuditSink:
+    """Open an audit sink; ``read_only`` for verification (falls back to a normal open)."""
     if pm is None:
         from ..plugin_manager import get_plugin_manager
 
         pm = get_plugin_manager()
     spec = _backend(url, pm, "audit log")
-    if spec.open_audit_sink is None:
+    opener = spec.open_audit_sink
+    if read_only and spec.open_audit_sink_read_only is not None:
+        opener = spec.open_audit_sink_read_only
+    if opener is None:
         raise PluginError(f"store plugin {spec.name!r} ({spec.plugin}) has no audit sink")
     try:
-        return spec.open_audit_sink(url)
+        return opener(url)
     except StoreError:
         raise
     except OSError as exc:

@@ -32,7 +32,7 @@ The patterns, as the built-in detectors and their sources define them:
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Final
 
 from .flow import NS, Task, World, available, round_size
@@ -55,15 +55,42 @@ def _ms(rng: random.Random, lo: float, hi: float) -> int:
     return int(rng.uniform(lo, hi) * MS)
 
 
-def _improve(m: MarketSim, side: str) -> int | None:
-    """The price one tick better than the touch on ``side`` that still does not cross."""
+def _inside(m: MarketSim, side: str) -> int | None:
+    """One tick better than the touch on ``side``, strictly inside the spread, or None.
+
+    An order there is alone at its price, so the next order from the other
+    side trades with it first: what the scripts need to control who meets whom.
+    """
     best, other = m.best(side), m.best(_opposite(side))
-    if best is None:
+    if best is None or other is None:
         return None
     ticks = best + 1 if side == BUY else best - 1
-    if other is not None and (ticks >= other if side == BUY else ticks <= other):
-        return best
+    if ticks >= other if side == BUY else ticks <= other:
+        return None
     return ticks
+
+
+def _room(m: MarketSim, side: str, tries: int = 20, join: bool = True
+          ) -> Generator[int, None, int | None]:
+    """A price improving ``side`` inside the spread, waiting up to ``tries`` half-seconds.
+
+    When the spread stays one tick wide: the touch itself (``join``: the
+    order queues behind the others there, and whoever trades with it must
+    take the whole level), or None.
+    """
+    for _ in range(tries):
+        ticks = _inside(m, side)
+        if ticks is not None:
+            return ticks
+        yield 500 * MS
+    return m.best(side) if join else None
+
+
+def _through(m: MarketSim, side: str, ticks: int) -> float:
+    """Resting size on ``side`` at ``ticks`` or better: what a taker must take to reach it."""
+    book = m.side_levels(side)
+    return sum(o.size for p, q in book.items()
+               if (p >= ticks if side == BUY else p <= ticks) for o in q)
 
 
 def _counterparty(world: World, m: MarketSim, rng: random.Random, exclude: set[str]) -> str:
@@ -104,31 +131,35 @@ def spoofing(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Ta
     actor = rec.actor()
     bait_side = BUY if rng.random() < 0.5 else SELL
     side = _opposite(bait_side)
-    genuine_ticks = _improve(m, side)
+    genuine_ticks = yield from _room(m, side)
     if genuine_ticks is None:
         return
     genuine_size = round_size(m, m.spec.quote_size * rng.uniform(0.3, 0.6))
     rec.start = sim.now
     genuine = sim.place(m, actor, side, genuine_ticks, genuine_size, post_only=True)
     yield _ms(rng, 100, 400)
-    # Size the bait to tilt the top-5 book to an imbalance of about 0.5.
+    best = m.best(bait_side)
+    if genuine is None or best is None:
+        return
+    # Size the bait to tilt the top-5 book to an imbalance of about 0.5
+    # (threshold 0.3), at least 500 and several times the genuine size.
     s_depth, o_depth = m.depth(bait_side, 5), m.depth(side, 5)
     bait_size = round_size(m, max(500.0 * rng.uniform(1.3, 2.0),
                                   6.0 * genuine_size * rng.uniform(1.2, 1.6),
                                   3.0 * o_depth - s_depth + 100.0))
-    best = m.best(bait_side)
-    if best is None:
-        return
-    bait_ticks = best - 1 if bait_side == BUY else best + 1
+    # Behind the touch, where it shows without risk of trading.
+    bait_ticks = best - m.spec.level_gap_ticks if bait_side == BUY else \
+        best + m.spec.level_gap_ticks
     bait = sim.place(m, actor, bait_side, bait_ticks, bait_size, post_only=True)
     yield _ms(rng, 150, 500)
     cp = _counterparty(world, m, rng, {actor})
-    if sim.is_resting(genuine) and genuine is not None:
-        sim.place(m, cp, bait_side, genuine.ticks, genuine.size, ioc=True)
+    if sim.is_resting(genuine):
+        sim.place(m, cp, bait_side, genuine.ticks,
+                  round_size(m, _through(m, side, genuine.ticks)), ioc=True)
     yield _ms(rng, 100, 600)
     if bait is not None:
         sim.cancel(m, bait)
-    if genuine is not None and sim.is_resting(genuine):
+    if sim.is_resting(genuine):
         sim.cancel(m, genuine)
     rec.done(f"bait {bait_side} {bait_size:g} beside a genuine {side} {genuine_size:g}, "
              f"cancelled once the genuine order traded",
@@ -143,7 +174,7 @@ def layering(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Ta
     actor = rec.actor()
     layer_side = BUY if rng.random() < 0.5 else SELL
     side = _opposite(layer_side)
-    genuine_ticks = _improve(m, side)
+    genuine_ticks = yield from _room(m, side)
     best = m.best(layer_side)
     if genuine_ticks is None or best is None:
         return
@@ -153,20 +184,22 @@ def layering(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Ta
     yield _ms(rng, 80, 250)
     n_layers = rng.randint(3, 5)
     step = 1 if layer_side == BUY else -1
-    layers: list[SimOrder] = []
-    layer_size = round_size(m, m.spec.quote_size * rng.uniform(1.5, 2.5))
     gap = m.spec.level_gap_ticks
+    # Each layer well under the 500 of a spoof bait: the size is in the number of levels.
+    layer_size = round_size(m, m.spec.quote_size * rng.uniform(1.5, 2.5))
+    layers: list[SimOrder] = []
     for i in range(n_layers):
         # One level behind the other: best - gap, best - 2 gap, ... for bids.
-        ticks = best - step * (i + 1) * gap
-        order = sim.place(m, actor, layer_side, ticks, layer_size, post_only=True)
+        order = sim.place(m, actor, layer_side, best - step * (i + 1) * gap, layer_size,
+                          post_only=True)
         if order is not None:
             layers.append(order)
         yield _ms(rng, 20, 120)
     yield _ms(rng, 100, 400)
     cp = _counterparty(world, m, rng, {actor})
     if genuine is not None and sim.is_resting(genuine):
-        sim.place(m, cp, layer_side, genuine.ticks, genuine.size, ioc=True)
+        sim.place(m, cp, layer_side, genuine.ticks,
+                  round_size(m, _through(m, side, genuine.ticks)), ioc=True)
     yield _ms(rng, 100, 500)
     for order in layers:
         sim.cancel(m, order)
@@ -184,17 +217,18 @@ def layering(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Ta
 def quote_stuffing(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Task:
     sim = world.sim
     actor = rec.actor()
-    # A quiet baseline first: a few orders over several minutes, far from the touch.
-    for _ in range(3):
+    # A quiet baseline first (the detector wants 30 s of history): a couple of
+    # orders over a minute or two, far from the touch.
+    for _ in range(2):
         side = BUY if rng.random() < 0.5 else SELL
         far = _far_ticks(m, side, rng)
         if far is not None:
             o = sim.place(m, actor, side, far, round_size(m, m.spec.quote_size * 0.2),
                           post_only=True)
-            yield int(rng.uniform(20, 60) * NS)
+            yield int(rng.uniform(10, 30) * NS)
             if o is not None:
                 sim.cancel(m, o)
-        yield int(rng.uniform(60, 120) * NS)
+        yield int(rng.uniform(20, 40) * NS)
     rec.start = sim.now
     n = rng.randint(120, 200)
     for _ in range(n):
@@ -228,18 +262,23 @@ def wash_self(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> T
     rec.start = sim.now
     rounds = rng.randint(4, 7)
     size = round_size(m, m.spec.quote_size * rng.uniform(0.5, 1.0))
+    crossed = 0
     for i in range(rounds):
         side = SELL if i % 2 == 0 else BUY
-        ticks = _improve(m, side)
+        ticks = yield from _room(m, side)
         if ticks is not None:
             order = sim.place(m, actor, side, ticks, size, post_only=True)
-            yield _ms(rng, 50, 300)
+            yield _ms(rng, 20, 100)
             if order is not None and sim.is_resting(order):
-                sim.place(m, actor, _opposite(side), order.ticks, order.size, ioc=True,
+                sim.place(m, actor, _opposite(side), order.ticks,
+                          round_size(m, _through(m, side, order.ticks)), ioc=True,
                           allow_self=True)
+                crossed += 1
+            if order is not None and sim.is_resting(order):
+                sim.cancel(m, order)
         yield int(rng.uniform(5, 20) * NS)
-    rec.done(f"one account crossing its own orders {rounds} times, {size:g} each",
-             rounds=rounds, size=size)
+    rec.done(f"one account crossing its own orders {crossed} times, {size:g} each",
+             rounds=crossed, size=size)
 
 
 def wash_ring(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Task:
@@ -247,22 +286,25 @@ def wash_ring(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> T
     n = rng.choice((2, 3))
     ring = [rec.actor("wash_trade") for _ in range(n)]
     rec.start = sim.now
-    size = round_size(m, m.spec.quote_size * rng.uniform(0.5, 1.2))
-    rounds = n * rng.randint(3, 4)
+    rounds = n * rng.randint(4, 5)
+    # Enough volume inside the ring to pass the 1000 minimum with room to spare.
+    size = round_size(m, max(m.spec.quote_size * rng.uniform(0.6, 1.2), 1800.0 / rounds))
+    done = 0
     for i in range(rounds):
         seller, buyer = ring[i % n], ring[(i + 1) % n]
-        ticks = _improve(m, SELL)
+        # Strictly inside the spread: the ring trades only with itself.
+        ticks = yield from _room(m, SELL, tries=240, join=False)
         if ticks is not None:
             order = sim.place(m, seller, SELL, ticks, size, post_only=True)
-            yield _ms(rng, 50, 400)
+            yield _ms(rng, 20, 100)
             if order is not None and sim.is_resting(order):
                 sim.place(m, buyer, BUY, order.ticks, order.size, ioc=True)
-                if sim.is_resting(order):  # an outsider got in first: withdraw the rest
-                    sim.cancel(m, order)
+                done += 1
+            if order is not None and sim.is_resting(order):
+                sim.cancel(m, order)
         yield int(rng.uniform(5, 25) * NS)
-    # Each wallet sold and bought the same number of times: no net change.
-    rec.done(f"{n} wallets passing {size:g} around {rounds} times with no net change",
-             ring=n, rounds=rounds, size=size)
+    rec.done(f"{n} wallets passing {size:g} around {done} times, each ending where it started",
+             ring=n, rounds=done, size=size)
 
 
 # --------------------------------------------------------------------------- momentum
@@ -272,36 +314,51 @@ def momentum_ignition(world: World, m: MarketSim, rec: _Record, rng: random.Rand
     sim = world.sim
     actor = rec.actor()
     side = BUY if rng.random() < 0.5 else SELL
+    other = _opposite(side)
     rec.start = sim.now
-    start_best = m.best(_opposite(side))
-    pushes = rng.randint(5, 8)
+    start_touch = m.best(other)
+    pushes = rng.randint(4, 6)
     bought = 0.0
     for _ in range(pushes):
+        # Take the whole touch each time: the next price level becomes the touch.
         size = round_size(m, available(m, side, 1))
         if size > 0.01:
             bought += sim.take(m, actor, side, size, levels=1)
-        yield _ms(rng, 100, 400)
-    # Followers join the move.
-    for _ in range(rng.randint(2, 4)):
-        cp = _counterparty(world, m, rng, {actor})
-        size = round_size(m, min(available(m, side, 1), m.spec.quote_size * 0.5))
-        if size > 0.01:
-            sim.take(m, cp, side, size, levels=1)
-        yield _ms(rng, 200, 800)
-    yield _ms(rng, 500, 2000)
-    # Unwind into the move.
-    left = bought
-    while left > 0.01:
-        size = round_size(m, min(left, available(m, _opposite(side), 2)))
-        if size <= 0.01:
+        yield _ms(rng, 150, 400)
+    # Offer the position back at the new touch, ahead of everyone there (or
+    # at the last price, when the burst emptied that side of the book)...
+    unwind: list[SimOrder] = []
+    left = bought * rng.uniform(0.8, 0.95)
+    for _ in range(2):
+        ticks = _inside(m, other)
+        if ticks is None:
+            ticks = m.best(other) if m.best(other) is not None else m.last_trade
+        if ticks is None or left <= 0.01:
             break
-        left -= sim.take(m, actor, _opposite(side), size, levels=2)
-        yield _ms(rng, 100, 500)
-    end_best = m.best(_opposite(side))
-    rec.done(f"{pushes} aggressive {side}s ({bought:g}) moving the touch, then unwound",
-             side=side, volume=bought, start_touch=None if start_best is None
-             else m.spec.price(start_best),
-             end_touch=None if end_best is None else m.spec.price(end_best))
+        order = sim.place(m, actor, other, ticks, round_size(m, left / 2), post_only=True)
+        if order is not None:
+            unwind.append(order)
+        yield _ms(rng, 50, 200)
+    # ... where the followers the move attracted trade with it.
+    for order in unwind:
+        for _ in range(3):
+            if not sim.is_resting(order):
+                break
+            yield _ms(rng, 300, 1200)
+            cp = _counterparty(world, m, rng, {actor})
+            sim.place(m, cp, side, order.ticks, round_size(m, order.size), ioc=True)
+    yield _ms(rng, 500, 2000)
+    for order in unwind:
+        if sim.is_resting(order):
+            sim.cancel(m, order)
+    unwound = abs(sim.position(actor, m.market_id) - bought * (1 if side == BUY else -1))
+    end_touch = m.best(other)
+    rec.done(f"{pushes} aggressive {side}s ({bought:g}) moving the touch, then {unwound:g} "
+             f"sold back to followers" if side == BUY else
+             f"{pushes} aggressive {side}s ({bought:g}) moving the touch, then {unwound:g} "
+             f"bought back from followers", side=side, volume=bought, unwound=unwound,
+             start_touch=None if start_touch is None else m.spec.price(start_touch),
+             end_touch=None if end_touch is None else m.spec.price(end_touch))
 
 
 # --------------------------------------------------------------------------- iceberg
@@ -311,11 +368,11 @@ def iceberg(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Tas
     sim = world.sim
     actor = rec.actor()
     side = SELL if rng.random() < 0.5 else BUY
-    ticks = _improve(m, side)
+    ticks = yield from _room(m, side)
     if ticks is None:
         return
     taker_side = _opposite(side)
-    shown = round_size(m, m.spec.quote_size * rng.uniform(0.4, 0.7))
+    shown = round_size(m, m.spec.quote_size * rng.uniform(0.5, 0.8))
     target = rng.randint(6, 10)
     rec.start = sim.now
     refills = 0
@@ -350,19 +407,23 @@ def split_order(world: World, m: MarketSim, rec: _Record, rng: random.Random) ->
     sim = world.sim
     actor = rec.actor()
     side = BUY if rng.random() < 0.5 else SELL
-    child = round_size(m, m.spec.quote_size * rng.uniform(0.5, 0.9))
-    n = rng.randint(14, 20)
-    cadence = rng.uniform(15.0, 30.0)
+    n = rng.randint(13, 17)
+    # Children alike in size, adding up to well past the 1000 minimum.
+    child = round_size(m, max(m.spec.quote_size * rng.uniform(0.5, 0.9), 1700.0 / n))
+    cadence = rng.uniform(12.0, 24.0)
     rec.start = sim.now
     done = 0.0
+    children = 0
     for _ in range(n):
         size = round_size(m, child * rng.uniform(0.97, 1.03))
         size = min(size, round_size(m, available(m, side, 3)))
-        if size > 0.01:
+        if size > 0.5 * child:
             done += sim.take(m, actor, side, size, levels=3)
+            children += 1
         yield int(cadence * rng.uniform(0.9, 1.1) * NS)
-    rec.done(f"parent {side} of {done:g} worked as {n} children of about {child:g} every "
-             f"{cadence:.0f} s", side=side, children=n, child_size=child, total=done)
+    rec.done(f"parent {side} of {done:g} worked as {children} children of about {child:g} "
+             f"every {cadence:.0f} s", side=side, children=children, child_size=child,
+             total=done)
 
 
 # --------------------------------------------------------------------------- registry
@@ -381,8 +442,17 @@ SCRIPTS: Final[dict[str, tuple[Script, ...]]] = {
 
 #: Longest an episode script runs, in seconds, for scheduling them apart.
 DURATION_S: Final[dict[str, float]] = {
-    "spoofing": 3.0, "layering": 4.0, "quote_stuffing": 700.0, "wash_trade": 200.0,
-    "momentum_ignition": 20.0, "iceberg": 30.0, "split_order": 650.0,
+    "spoofing": 5.0, "layering": 5.0, "quote_stuffing": 150.0, "wash_trade": 300.0,
+    "momentum_ignition": 20.0, "iceberg": 30.0, "split_order": 420.0,
+}
+
+#: Categories a market kind can host with the default thresholds. Momentum
+#: ignition needs a 1% move within 5 s: one tick in a prediction market, but
+#: hundreds of ticks through the crypto perp's ladder, which no burst of the
+#: simulated book can sweep.
+FEASIBLE: Final[dict[str, frozenset[str]]] = {
+    "prediction": frozenset(CATEGORIES),
+    "crypto": frozenset(CATEGORIES) - {"momentum_ignition"},
 }
 
 
@@ -392,11 +462,16 @@ def episode_task(world: World, category: str, index: int, m: MarketSim,
     scripts = SCRIPTS[category]
     script = scripts[index % len(scripts)]
     rng = world.rng()
-    # Every script reads the touch: wait (briefly) for a two-sided book.
-    for _ in range(240):
-        if m.best(BUY) is not None and m.best(SELL) is not None:
-            break
-        yield 500 * MS
-    rec = _Record(world, f"{category}-{index + 1}", category, m, out)
-    yield from script(world, m, rec, rng)
+    try:
+        # Every script reads the touch: wait (briefly) for a two-sided book.
+        for _ in range(240):
+            if m.best(BUY) is not None and m.best(SELL) is not None:
+                break
+            yield 500 * MS
+        rec = _Record(world, f"{category}-{index + 1}", category, m, out)
+        yield from script(world, m, rec, rng)
+    finally:
+        # Played or not (a script gives up when the book never lets it),
+        # the driver counts it as over.
+        world.episodes_over += 1
 

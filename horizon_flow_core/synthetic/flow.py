@@ -59,6 +59,8 @@ class World:
         self._actor_n = 0
         #: tasks created while running (actor churn); the driver schedules them
         self.spawned: list[tuple[int, Task]] = []
+        #: planted episode scripts that have ended (played or given up)
+        self.episodes_over = 0
 
     def rng(self) -> random.Random:
         return random.Random(self._master.getrandbits(64))
@@ -123,21 +125,26 @@ def market_maker_task(world: World, m: MarketSim, actor: str, *, cancel_heavy: b
     yield int(rng.uniform(0.0, 2.0) * NS)
     while True:
         inv = sim.position(actor, m.market_id)
-        if abs(inv) > limit:
-            # Hedge: trade part of the inventory away so it mean-reverts.
+        if abs(inv) > 2.0 * limit:
+            # Far over its limit: lay a little off at the touch (never sweeping
+            # the book; it stands for hedging elsewhere, so no price impact).
             side = SELL if inv > 0 else BUY
-            size = round_size(m, min(abs(inv) - 0.5 * limit, available(m, side, 2)))
+            size = round_size(m, min(abs(inv) - limit, 0.5 * available(m, side, 1)))
             if size > 0.01:
-                # The hedge stands for trading elsewhere: it does not move this market.
-                sim.take(m, actor, side, size, levels=2, impact=False)
+                sim.take(m, actor, side, size, levels=1, impact=False)
             inv = sim.position(actor, m.market_id)
+        # Inventory control is mostly passive: lean the quotes against the
+        # position, and over the limit leave the touch on the side that would
+        # add to it (the deeper levels stay, so the book keeps two sides).
         skew = max(-1.0, min(1.0, inv / limit)) * (half + 1)
         center = int(round(m.fv - skew))
         desired: dict[tuple[str, int], float] = {}
         for i in range(levels):
             size = round_size(m, base * (1.0 + 0.4 * i) * rng.uniform(0.85, 1.15))
-            desired[(BUY, m.clamp(center - half - i * gap))] = size
-            desired[(SELL, m.clamp(center + half + i * gap))] = size
+            if inv < limit or i > 0:
+                desired[(BUY, m.clamp(center - half - i * gap))] = size
+            if inv > -limit or i > 0:
+                desired[(SELL, m.clamp(center + half + i * gap))] = size
         for key, order in sorted(quotes.items()):
             if not sim.is_resting(order):
                 del quotes[key]
@@ -225,12 +232,12 @@ def directional_trader_task(world: World, m: MarketSim, actor: str, side: str, *
     rng = world.rng()
     sim = world.sim
     world.takers[m.market_id].append(actor)
-    mean_gap = rng.uniform(20.0, 60.0)
+    mean_gap = rng.uniform(30.0, 90.0)
     end = None if lifetime_s is None else sim.now + int(lifetime_s * NS)
     yield exp_ns(rng, mean_gap)
     while end is None or sim.now < end:
         # Sizes vary widely and timing is irregular: conviction, not an algorithm.
-        size = round_size(m, m.spec.quote_size * rng.lognormvariate(math.log(0.6), 0.7))
+        size = round_size(m, m.spec.quote_size * rng.lognormvariate(math.log(0.5), 1.0))
         if rng.random() < 0.8:
             size = min(size, round_size(m, available(m, side, 3)), 2.5 * m.spec.quote_size)
             if size > 0.01:

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import Final
 
 from ..events import MarketEvent
-from .episodes import CATEGORIES, DURATION_S, episode_task
+from .episodes import CATEGORIES, DURATION_S, FEASIBLE, episode_task
 from .flow import NS, Task, World, populate
 from .model import Episode, MarketSpec, Scenario, default_markets
 from .sim import MarketSim, Simulator
@@ -24,7 +24,7 @@ DEFAULT_START_TS: Final = 1_736_172_000 * NS
 #: Roughly how many events a default market produces per second of market
 #: time (measured on the default population), used to turn an event target
 #: into a duration for spreading the planted episodes.
-_EVENTS_PER_MARKET_S: Final = 9.0
+_EVENTS_PER_MARKET_S: Final = 20.0
 
 #: Episode slots leave this much time around the long episodes.
 _MARGIN_S: Final = 20.0
@@ -73,22 +73,26 @@ class _Loop:
                 world.spawned.clear()
 
 
-def _plan(n_markets: int, per_category: int, duration_s: float) -> list[tuple[float, str, int,
-                                                                               int]]:
+def _plan(kinds: Sequence[str], per_category: int, duration_s: float
+          ) -> list[tuple[float, str, int, int]]:
     """``(start offset s, category, index, market index)`` for every planted episode.
 
-    Episodes are interleaved by category and spread over the markets and the
-    duration, the long ones (quote stuffing's baseline, split orders) placed
-    where they can finish.
+    Episodes are interleaved by category and spread over the markets (each
+    in a market whose kind can host it) and over the duration, the long ones
+    (split orders, wash rings) placed where they can finish.
     """
     items = [(cat, i) for i in range(per_category) for cat in CATEGORIES]
     k = len(items)
+    n = len(kinds)
     plan = []
     for j, (cat, i) in enumerate(items):
         slot = _MARGIN_S + (duration_s - 2 * _MARGIN_S) * j / max(k, 1)
         latest = duration_s - DURATION_S[cat] - _MARGIN_S
         start = max(min(slot, latest), _MARGIN_S)
-        plan.append((start, cat, i, j % n_markets))
+        market = next((mi % n for mi in range(j, j + n) if cat in FEASIBLE[kinds[mi % n]]),
+                      None)
+        if market is not None:
+            plan.append((start, cat, i, market))
     return plan
 
 
@@ -119,16 +123,14 @@ def generate(seed: int = 42, markets: int | Sequence[MarketSpec] = 4, actors: in
         need = max(DURATION_S.values()) + 2 * _MARGIN_S + 7 * per_category * 10.0
         duration_s = max(duration_s, need)
     planted: list[Episode] = []
-    plan = _plan(len(market_list), per_category, duration_s)
+    plan = _plan([m.spec.kind for m in market_list], per_category, duration_s)
     for start, cat, i, mi in plan:
         loop.add(start_ts + int(start * NS), _late(world, cat, i, market_list[mi], planted))
     out: list[MarketEvent] = []
-    # A script that could not play (no two-sided book) records nothing; the
-    # time cap makes sure the feed still ends.
-    cap_ts = start_ts + int(3 * duration_s * NS)
+    # A script that could not play (no room in the book) records nothing.
     for ev in loop.run():
         out.append(ev)
-        if len(out) >= events and (len(planted) >= len(plan) or ev.ts > cap_ts):
+        if len(out) >= events and world.episodes_over >= len(plan):
             break
     end_ts = out[-1].ts if out else start_ts
     planted.sort(key=lambda e: (e.start_ts, e.episode_id))
@@ -182,7 +184,10 @@ def _planter(world: World, markets: list[MarketSim], every_s: float,
     k = 0
     while True:
         cat = CATEGORIES[k % len(CATEGORIES)]
-        m = markets[k % len(markets)]
-        world.spawn(0, episode_task(world, cat, k // len(CATEGORIES), m, out))
+        n = len(markets)
+        m = next((markets[j % n] for j in range(k, k + n)
+                  if cat in FEASIBLE[markets[j % n].spec.kind]), None)
+        if m is not None:
+            world.spawn(0, episode_task(world, cat, k // len(CATEGORIES), m, out))
         k += 1
         yield int(every_s * NS)

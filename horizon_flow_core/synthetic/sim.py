@@ -45,7 +45,7 @@ class MarketSim:
     """One market's book, fair value and last published quote."""
 
     __slots__ = ("spec", "bids", "asks", "fv", "impact", "last_quote", "market_id", "venue",
-                 "tape_volume")
+                 "tape_volume", "last_trade")
 
     def __init__(self, spec: MarketSpec) -> None:
         self.spec = spec
@@ -59,6 +59,8 @@ class MarketSim:
         self.impact = 0.25 / spec.quote_size
         self.last_quote: tuple[int | None, int | None] = (None, None)
         self.tape_volume = 0.0
+        #: price (ticks) of the last execution, None before the first
+        self.last_trade: int | None = None
 
     def side_levels(self, side: str) -> dict[int, list[SimOrder]]:
         return self.bids if side == BUY else self.asks
@@ -212,6 +214,7 @@ class Simulator:
                            order_id=oid, side=side, ticks=best, size=q, aggressor=True)
                 self._emit(m, "trade.tape", side=side, ticks=best, size=q)
                 m.tape_volume += q
+                m.last_trade = best
                 key = (maker.actor, m.market_id)
                 self.positions[key] = self.positions.get(key, 0.0) - sign * q
                 key = (actor, m.market_id)

@@ -19,9 +19,19 @@ def open_audit_sink(url: str) -> SQLiteAuditSink:
     return SQLiteAuditSink(url)
 
 
+def open_flow_store_read_only(url: str) -> SQLiteFlowStore:
+    return SQLiteFlowStore(url, read_only=True)
+
+
+def open_audit_sink_read_only(url: str) -> SQLiteAuditSink:
+    return SQLiteAuditSink(url, read_only=True)
+
+
 @hookimpl
 def flow_stores() -> list[StoreSpec]:
     return [StoreSpec(
         name="sqlite", schemes=("sqlite",), bare_paths=True,
         open_flow_store=open_flow_store, open_audit_sink=open_audit_sink,
+        open_flow_store_read_only=open_flow_store_read_only,
+        open_audit_sink_read_only=open_audit_sink_read_only,
         description="embedded SQLite: WORM findings, profiles, runs; hash-chained audit log")]
