@@ -44,12 +44,25 @@ def _port(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
                          f"up to 65535, got {value!r}")
 
 
-def _names(instance: Any, attribute: attrs.Attribute[Any], value: list[str]) -> None:
+def _as_list(value: Any) -> Any:
+    # a TOML string where a list belongs is left as is, for _names to refuse by name
+    return value if isinstance(value, str) else list(value)
+
+
+def _names(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, str):
+        raise ValueError(f"{attribute.name}: expected a list of names like [\"{value}\"], "
+                         "got a string")
     for v in value:
         if not isinstance(v, str) or not v.strip():
             raise ValueError(f"{attribute.name}: expected non-empty names, got {value!r}")
     if len(set(value)) != len(value):
         raise ValueError(f"{attribute.name}: a name is listed twice in {value!r}")
+
+
+def _format(instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value not in ("plain", "json"):
+        raise ValueError(f"{attribute.name} must be \"plain\" or \"json\", got {value!r}")
 
 
 def _level_name(name: str) -> bool:
@@ -79,7 +92,8 @@ class DaemonConfig:
     """``[daemon]``: what ``flow run`` starts and how it keeps house."""
 
     #: venues to run; empty = every ``[venues.<name>]`` table present in the config file
-    venues: list[str] = attrs.field(factory=list, validator=_names)
+    # typed Any so that cattrs hands a string through whole (list[str] would split it)
+    venues: Any = attrs.field(factory=list, converter=_as_list, validator=_names)
     #: one engine (own thread, own detector state) per venue; false = one engine for all,
     #: whose findings then replay only from all venues' feeds together
     engine_per_venue: bool = True
@@ -164,8 +178,7 @@ class LoggingConfig:
     """``[logging]``: format, file and levels of the ``horizon_flow`` loggers."""
 
     #: ``plain`` (time level logger message) or ``json`` (one object per line)
-    format: str = attrs.field(default="plain",
-                              validator=attrs.validators.in_(("plain", "json")))
+    format: str = attrs.field(default="plain", validator=_format)
     #: log file (reopened on SIGHUP, for logrotate); empty = standard error
     file: str = ""
     #: level of the ``horizon_flow`` hierarchy (the engine logs at INFO)
