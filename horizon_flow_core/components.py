@@ -252,6 +252,9 @@ class AuditSink(Protocol):
 class DeadLetterStore(Protocol):
     """Optional store capability: alerts that could not be delivered, kept for resending.
 
+    Implementations must be thread-safe: alert workers call them from their
+    own threads.
+
     Dead letters are operational records, not findings: they may be marked
     resent. ``payload`` is what the route would have sent (title, body,
     finding id...), never the route's secret URL.
@@ -284,6 +287,10 @@ class AlertSink(Protocol):
 
     def close(self, timeout_s: float = 5.0) -> None: ...
 
+    # Optional: ``tick()`` is called about once a second (wall clock) from the
+    # engine's thread, so a sink can release held digests and dead letters in
+    # quiet periods.
+
 
 @attrs.define
 class Runtime:
@@ -292,7 +299,9 @@ class Runtime:
     ``config`` is the effective :class:`~horizon_flow_core.config.FlowConfig`;
     ``audit`` the :class:`~horizon_flow_core.audit.chain.AuditLog` (or None);
     ``store`` the flow store (or None); ``metrics`` the process metrics
-    registry; ``data_dir`` where a component may keep files.
+    registry; ``data_dir`` where a component may keep files; ``feed_log``
+    and ``config_path`` what a finding can be reproduced from (a scan's feed,
+    or the daemon's daily recording directory), for alert texts.
     """
 
     config: Any
@@ -300,4 +309,6 @@ class Runtime:
     store: FlowStore | None = None
     metrics: Any = None
     data_dir: Path = Path("data")
+    feed_log: str | None = None
+    config_path: str | None = None
     clock: Callable[[], int] = attrs.field(factory=lambda: __import__("time").time_ns)

@@ -143,7 +143,8 @@ def run_scan(feed: str | Path, *, config: FlowConfig | None = None,
                             feed_sha256=feed_digest, plugins=versions,
                             started_wall_ns=time.time_ns()))
     runtime = Runtime(config=config, audit=audit, store=store,
-                      data_dir=Path(os.path.dirname(db) or "."))
+                      data_dir=Path(os.path.dirname(db.split("://", 1)[-1]) or "."),
+                      feed_log=str(feed_path), config_path=config.source)
     engine = build_engine(config, pm, store=store, audit=audit, venue=venue, runtime=runtime,
                           alerts=alerts)
     digest = hashlib.sha256()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -83,6 +84,8 @@ class FlowEngine:
         self.audit = audit
         self._recent_ids: OrderedDict[str, None] = OrderedDict()
         self._evict_every = ec.evict_every_events
+        self._last_evict = 0
+        self._last_tick = time.monotonic()
         self.findings_by_category: Counter[str] = Counter()
         self.findings_by_severity: Counter[str] = Counter()
         self.findings_emitted = 0
@@ -228,8 +231,8 @@ class FlowEngine:
                 for f in out:
                     found.append((sup, f))
 
-        if seq % self._evict_every == 0:
-            self._evict(ts)
+        if seq & 4095 == 0:
+            self._housekeeping(ts)
         # 6. emit
         if found is None:
             return []
@@ -365,6 +368,27 @@ class FlowEngine:
                                     quarantined=failure.quarantined)
 
     # ------------------------------------------------------------------ housekeeping
+    def _housekeeping(self, ts: int) -> None:
+        """Every 4096 events: eviction on its own cadence, sink ticks about once a second."""
+        if self._count - self._last_evict >= self._evict_every:
+            self._last_evict = self._count
+            self._evict(ts)
+        now = time.monotonic()
+        if now - self._last_tick >= 1.0:
+            self.tick(now)
+
+    def tick(self, now: float | None = None) -> None:
+        """Let alert sinks release held digests and dead letters (also called by the daemon)."""
+        self._last_tick = time.monotonic() if now is None else now
+        for sup in self._alerts:
+            fn = getattr(sup.component, "tick", None)
+            if fn is None or sup.quarantined:
+                continue
+            try:
+                fn()
+            except Exception as exc:
+                self._failed(sup, exc, None)
+
     def _evict(self, now_ts: int) -> None:
         """Drop idle markets and let components drop idle state (bounded memory)."""
         c = self.config

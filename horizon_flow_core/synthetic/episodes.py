@@ -86,6 +86,20 @@ def _room(m: MarketSim, side: str, tries: int = 20, join: bool = True
     return m.best(side) if join else None
 
 
+def _fresh_inside(m: MarketSim, side: str, quiet_since: int) -> int | None:
+    """The price nearest the touch, strictly inside the spread, untouched since ``quiet_since``."""
+    best, other = m.best(side), m.best(_opposite(side))
+    if best is None or other is None:
+        return None
+    step = 1 if side == BUY else -1
+    ticks = best + step
+    while (ticks < other if side == BUY else ticks > other):
+        if m.shown_at.get((side, ticks), quiet_since - 1) < quiet_since:
+            return ticks
+        ticks += step
+    return None
+
+
 def _through(m: MarketSim, side: str, ticks: int) -> float:
     """Resting size on ``side`` at ``ticks`` or better: what a taker must take to reach it."""
     book = m.side_levels(side)
@@ -325,28 +339,28 @@ def momentum_ignition(world: World, m: MarketSim, rec: _Record, rng: random.Rand
         if size > 0.01:
             bought += sim.take(m, actor, side, size, levels=1)
         yield _ms(rng, 150, 400)
-    # Offer the position back at the new touch, ahead of everyone there (or
-    # at the last price, when the burst emptied that side of the book)...
+    # Offer the position back at the price the burst reached (beyond where the
+    # move began, which is what makes the unwind pay)...
+    peak = m.last_trade
+    if peak is None:
+        return
+    best_same = m.best(side)
+    if best_same is not None:
+        peak = max(peak, best_same + 1) if side == BUY else min(peak, best_same - 1)
     unwind: list[SimOrder] = []
-    left = bought * rng.uniform(0.8, 0.95)
-    for _ in range(2):
-        ticks = _inside(m, other)
-        if ticks is None:
-            ticks = m.best(other) if m.best(other) is not None else m.last_trade
-        if ticks is None or left <= 0.01:
-            break
-        order = sim.place(m, actor, other, ticks, round_size(m, left / 2), post_only=True)
-        if order is not None:
-            unwind.append(order)
-        yield _ms(rng, 50, 200)
+    order = sim.place(m, actor, other, peak, round_size(m, bought * rng.uniform(0.8, 0.95)),
+                      post_only=True)
+    if order is not None:
+        unwind.append(order)
     # ... where the followers the move attracted trade with it.
     for order in unwind:
-        for _ in range(3):
+        for _ in range(4):
             if not sim.is_resting(order):
                 break
             yield _ms(rng, 300, 1200)
             cp = _counterparty(world, m, rng, {actor})
-            sim.place(m, cp, side, order.ticks, round_size(m, order.size), ioc=True)
+            size = min(_through(m, other, order.ticks), order.size + m.spec.quote_size)
+            sim.place(m, cp, side, order.ticks, round_size(m, size), ioc=True)
     yield _ms(rng, 500, 2000)
     for order in unwind:
         if sim.is_resting(order):
@@ -368,7 +382,17 @@ def iceberg(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Tas
     sim = world.sim
     actor = rec.actor()
     side = SELL if rng.random() < 0.5 else BUY
-    ticks = yield from _room(m, side)
+    # A price inside the spread that has shown nothing for a while, so the
+    # level's displayed size is the iceberg's tip alone.
+    # (A minute is how long a level's history lasts for the iceberg detector.)
+    ticks = None
+    for i in range(240):
+        ticks = _fresh_inside(m, side, sim.now - 61 * NS)
+        if ticks is None and i >= 120:  # a busy market: any price inside the spread
+            ticks = _inside(m, side)
+        if ticks is not None:
+            break
+        yield 500 * MS
     if ticks is None:
         return
     taker_side = _opposite(side)
@@ -379,7 +403,8 @@ def iceberg(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Tas
     order = sim.place(m, actor, side, ticks, shown, post_only=True)
     before = sim.position(actor, m.market_id)
     while order is not None and refills < target:
-        yield _ms(rng, 300, 2000)
+        # Takers arrive quickly: a visible, repeatedly refilled offer draws them.
+        yield _ms(rng, 150, 700)
         # Someone takes the whole displayed level (and anything better priced).
         cp = _counterparty(world, m, rng, {actor})
         book = m.side_levels(side)

@@ -120,7 +120,8 @@ def market_maker_task(world: World, m: MarketSim, actor: str, *, cancel_heavy: b
     half = spec.spread_ticks + rng.choice((0, 0, 1))
     gap = spec.level_gap_ticks
     limit = 3.0 * base
-    requote_s = (rng.uniform(0.8, 2.0) if cancel_heavy or fast else rng.uniform(3.0, 9.0))
+    # Quoting runs on a timer (with jitter), as market-making engines do.
+    requote_s = (rng.uniform(1.5, 3.0) if cancel_heavy or fast else rng.uniform(3.0, 9.0))
     quotes: dict[tuple[str, int], SimOrder] = {}
     yield int(rng.uniform(0.0, 2.0) * NS)
     while True:
@@ -129,22 +130,20 @@ def market_maker_task(world: World, m: MarketSim, actor: str, *, cancel_heavy: b
             # Far over its limit: lay a little off at the touch (never sweeping
             # the book; it stands for hedging elsewhere, so no price impact).
             side = SELL if inv > 0 else BUY
-            size = round_size(m, min(abs(inv) - limit, 0.5 * available(m, side, 1)))
-            if size > 0.01:
+            first = m.first_at_touch(SELL if side == BUY else BUY)
+            size = round_size(m, min(abs(inv) - limit, 0.5 * first))
+            if size > 0.01:  # one execution against the first order in line
                 sim.take(m, actor, side, size, levels=1, impact=False)
             inv = sim.position(actor, m.market_id)
-        # Inventory control is mostly passive: lean the quotes against the
-        # position, and over the limit leave the touch on the side that would
-        # add to it (the deeper levels stay, so the book keeps two sides).
+        # Inventory control is passive: both sides quoted, leaning against the
+        # position (at the limit the quotes sit half a spread off fair value).
         skew = max(-1.0, min(1.0, inv / limit)) * (half + 1)
         center = int(round(m.fv - skew))
         desired: dict[tuple[str, int], float] = {}
         for i in range(levels):
             size = round_size(m, base * (1.0 + 0.4 * i) * rng.uniform(0.85, 1.15))
-            if inv < limit or i > 0:
-                desired[(BUY, m.clamp(center - half - i * gap))] = size
-            if inv > -limit or i > 0:
-                desired[(SELL, m.clamp(center + half + i * gap))] = size
+            desired[(BUY, m.clamp(center - half - i * gap))] = size
+            desired[(SELL, m.clamp(center + half + i * gap))] = size
         for key, order in sorted(quotes.items()):
             if not sim.is_resting(order):
                 del quotes[key]
@@ -166,7 +165,7 @@ def market_maker_task(world: World, m: MarketSim, actor: str, *, cancel_heavy: b
             placed = sim.place(m, actor, side, ticks, size, post_only=True)
             if placed is not None:  # None: off the price grid
                 quotes[(side, ticks)] = placed
-        yield exp_ns(rng, requote_s)
+        yield int(requote_s * rng.uniform(0.8, 1.2) * NS)
 
 
 def available(m: MarketSim, side: str, levels: int) -> float:

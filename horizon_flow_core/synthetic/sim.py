@@ -45,7 +45,7 @@ class MarketSim:
     """One market's book, fair value and last published quote."""
 
     __slots__ = ("spec", "bids", "asks", "fv", "impact", "last_quote", "market_id", "venue",
-                 "tape_volume", "last_trade")
+                 "tape_volume", "last_trade", "shown_at")
 
     def __init__(self, spec: MarketSpec) -> None:
         self.spec = spec
@@ -61,6 +61,8 @@ class MarketSim:
         self.tape_volume = 0.0
         #: price (ticks) of the last execution, None before the first
         self.last_trade: int | None = None
+        #: (side, ticks) -> last time that level showed size (pruned to minutes)
+        self.shown_at: dict[tuple[str, int], int] = {}
 
     def side_levels(self, side: str) -> dict[int, list[SimOrder]]:
         return self.bids if side == BUY else self.asks
@@ -73,6 +75,11 @@ class MarketSim:
 
     def level_size(self, side: str, ticks: int) -> float:
         return sum(o.size for o in self.side_levels(side).get(ticks, ()))
+
+    def first_at_touch(self, side: str) -> float:
+        """Size of the first order in line at the best price of ``side`` (0 when empty)."""
+        best = self.best(side)
+        return 0.0 if best is None else self.side_levels(side)[best][0].size
 
     def depth(self, side: str, n: int) -> float:
         levels = self.side_levels(side)
@@ -108,7 +115,10 @@ class Simulator:
             price, None if size is None else round(size, 6), aggressor))
 
     def _delta(self, m: MarketSim, side: str, ticks: int) -> None:
-        self._emit(m, "book.delta", side=side, ticks=ticks, size=m.level_size(side, ticks))
+        size = m.level_size(side, ticks)
+        if size > 0:
+            m.shown_at[(side, ticks)] = self.now
+        self._emit(m, "book.delta", side=side, ticks=ticks, size=size)
 
     def _after(self, m: MarketSim) -> None:
         """Publish a quote update when the best prices changed."""
@@ -127,6 +137,9 @@ class Simulator:
             ask_size=None if ba is None else round(m.level_size(SELL, ba), 6)))
 
     def snapshot(self, m: MarketSim) -> None:
+        if len(m.shown_at) > 4096:  # keep the level history to the last few minutes
+            cutoff = self.now - 300 * 1_000_000_000
+            m.shown_at = {k: t for k, t in m.shown_at.items() if t >= cutoff}
         spec = m.spec
         bids = [(spec.price(p), round(sum(o.size for o in m.bids[p]), 6))
                 for p in sorted(m.bids, reverse=True)[:SNAPSHOT_LEVELS]]
