@@ -1,41 +1,55 @@
 """The four scaffolds pass their own tests right after ``pip install -e``, in a fresh venv.
 
 One environment holds the core (installed from its wheel, as a user gets
-it), pytest and the four scaffolded plugins installed editable, exactly as
-their READMEs say; each scaffold's test suite then runs there, and
-``flow plugins list`` must show all four active.
+it) and pytest; its own ``flow plugins new`` writes the four scaffolds
+(so the templates must be in the wheel), which are installed editable,
+exactly as their READMEs say. Each scaffold's test suite then runs there,
+and ``flow plugins list`` must show all four active.
 """
 
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from horizon_flow_core.scaffold import KINDS, scaffold
+from horizon_flow_core.scaffold import KINDS
 
-from .conftest import Venv
+from .conftest import REPO, Venv
 
 pytestmark = pytest.mark.slow
 
 NAMES = {"detector": "late-ramp", "venue": "desk-ws", "store": "archive", "alert": "desk-hook"}
 
 
-@pytest.fixture(scope="module")
-def scaffolds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("scaffolds")
-    return {kind: scaffold(kind, NAMES[kind], root).root for kind in KINDS}
+def test_the_core_wheel_carries_every_template(core_wheel: Path) -> None:
+    templates = REPO / "horizon_flow_core" / "scaffold" / "templates"
+    expected = {p.relative_to(REPO).as_posix() for p in templates.rglob("*.tmpl")}
+    with zipfile.ZipFile(core_wheel) as wheel:
+        packed = {n for n in wheel.namelist() if n.endswith(".tmpl")}
+    assert len(expected) > 20 and packed == expected
 
 
 @pytest.fixture(scope="module")
-def venv(venv_factory: Callable[[str], Venv], core_wheel: Path,
-         scaffolds: dict[str, Path]) -> Venv:
+def venv(venv_factory: Callable[[str], Venv], core_wheel: Path) -> Venv:
     env = venv_factory("scaffolds")
     env.install(core_wheel, "pytest>=8")
-    env.install(*[scaffolds[k] for k in KINDS], editable=True)
     return env
+
+
+@pytest.fixture(scope="module")
+def scaffolds(venv: Venv, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("scaffolds")
+    made = {}
+    for kind in KINDS:
+        out = venv.flow_cmd("plugins", "new", kind, NAMES[kind], "--dir", str(root), "--json")
+        assert out.returncode == 0, out.stderr
+        made[kind] = Path(json.loads(out.stdout)["root"])
+    venv.install(*[made[k] for k in KINDS], editable=True)
+    return made
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -48,7 +62,7 @@ def test_scaffold_passes_its_own_tests(kind: str, venv: Venv,
     assert " passed" in summary and "failed" not in summary and "skipped" not in summary
 
 
-def test_flow_lists_all_four_active(venv: Venv) -> None:
+def test_flow_lists_all_four_active(venv: Venv, scaffolds: dict[str, Path]) -> None:
     out = venv.flow_cmd("plugins", "list", "--json")
     assert out.returncode == 0, out.stderr
     records = {r["name"]: r for r in json.loads(out.stdout)}
