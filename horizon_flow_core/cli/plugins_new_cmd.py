@@ -19,10 +19,12 @@ class Kind(enum.StrEnum):
 
 
 def new_plugin(
-    kind: Kind = typer.Argument(..., help="What the plugin provides.",
-                                metavar="{detector|venue|store|alert}"),
-    name: str = typer.Argument(..., help="Short name: lower-case letters, digits, hyphens "
-                                         "(e.g. late-ramp)."),
+    kind: Kind = typer.Argument(..., metavar="KIND",
+                                help="What the plugin provides: detector, venue, store or "
+                                     "alert."),
+    name: str = typer.Argument(..., metavar="NAME",
+                               help="Short name: lower-case letters, digits and hyphens, "
+                                    "at most 24 (e.g. late-ramp)."),
     directory: Path = typer.Option(Path("."), "--dir", "-d",
                                    help="Folder to create the plugin folder in."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
