@@ -73,6 +73,10 @@ class ResolutionRampDetector:
         self._learned: dict[str, tuple[int, str]] = {}
         self._tapes: dict[str, MarketTape] = {}
         self._fired: set[tuple[str, int]] = set()
+        # (market, close) judged after the fact: once, however many events repeat the close
+        self._judged: set[tuple[str, int]] = set()
+        # the trend period is over once its window opens: its prints, kept per close
+        self._trends: dict[tuple[str, int], list[Print]] = {}
 
     # ------------------------------------------------------------------ state
     def close_of(self, market_id: str) -> tuple[int, str] | None:
@@ -94,6 +98,8 @@ class ResolutionRampDetector:
         for market in [m for m, (ts, _) in self._learned.items() if ts < before_ts]:
             del self._learned[market]
         self._fired = {(m, ts) for m, ts in self._fired if ts >= before_ts}
+        self._judged = {(m, ts) for m, ts in self._judged if ts >= before_ts}
+        self._trends = {k: v for k, v in self._trends.items() if k[1] >= before_ts}
 
     # ------------------------------------------------------------------ events
     def on_event(self, event: MarketEvent, ctx: DetectorContext) -> list[AnomalyFinding] | None:
@@ -114,8 +120,9 @@ class ResolutionRampDetector:
             return None
         close_ts, key = found
         self._learned[market] = (close_ts, f"event:{key}")
-        if close_ts <= event.ts:
+        if close_ts <= event.ts and (market, close_ts) not in self._judged:
             # the close is already behind us (a resolution notice): judge its window now
+            self._judged.add((market, close_ts))
             f = self._evaluate(market, close_ts, f"event:{key}", as_of=close_ts)
             return [f] if f is not None else None
         return None
@@ -154,8 +161,17 @@ class ResolutionRampDetector:
         cfg = self.config
         window_start = close_ts - self._window_ns
         trend_start = window_start - int(cfg.trend_s * _NS)
-        trend = [p for p in tape.prints if trend_start <= p.ts < window_start]
-        window = [p for p in tape.prints if window_start <= p.ts <= as_of]
+        trend = self._trends.get((market, close_ts))
+        if trend is None:
+            trend = [p for p in tape.prints if trend_start <= p.ts < window_start]
+            self._trends[(market, close_ts)] = trend
+        window = []
+        for p in reversed(tape.prints):  # newest first: stop at the window's start
+            if p.ts < window_start:
+                break
+            if p.ts <= as_of:
+                window.append(p)
+        window.reverse()
         if len(trend) < cfg.min_trend_prints or len(window) < cfg.min_window_prints:
             return None
         k = max(1, min(_LEVEL_PRINTS, len(trend) // 3))
