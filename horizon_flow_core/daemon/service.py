@@ -439,7 +439,7 @@ class FlowDaemon:
         hk.start()
         assert self.verifier is not None
         self._verifier_thread.add("verify", self.dcfg.chain_verify_interval_s,
-                                  self.verifier.run, first_after_s=1.0)
+                                  self.verifier.run, first_after_s=0.0)
         self._verifier_thread.start()
         if self.metrics_server is not None:
             self.metrics_server.start()
