@@ -309,8 +309,8 @@ def wash_ring(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> T
         # Strictly inside the spread: the ring trades only with itself.
         ticks = yield from _room(m, SELL, tries=240, join=False)
         if ticks is not None:
+            # A prearranged cross: the buyer takes the offer the instant it shows.
             order = sim.place(m, seller, SELL, ticks, size, post_only=True)
-            yield _ms(rng, 20, 100)
             if order is not None and sim.is_resting(order):
                 sim.place(m, buyer, BUY, order.ticks, order.size, ioc=True)
                 done += 1
@@ -331,17 +331,27 @@ def momentum_ignition(world: World, m: MarketSim, rec: _Record, rng: random.Rand
     other = _opposite(side)
     rec.start = sim.now
     start_touch = m.best(other)
-    pushes = rng.randint(4, 6)
+    # Where the market last traded: the move is measured from there.
+    ref = m.last_trade if m.last_trade is not None else start_touch
+    if ref is None:
+        return
+    step = 1 if side == BUY else -1
     bought = 0.0
-    for _ in range(pushes):
-        # Take the whole touch each time: the next price level becomes the touch.
+    peak = None
+    pushes = 0
+    for _ in range(12):
+        # Take the whole touch each time: the next price level becomes the touch;
+        # go on until the price is two ticks past where it last traded.
         size = round_size(m, available(m, side, 1))
         if size > 0.01:
             bought += sim.take(m, actor, side, size, levels=1)
-        yield _ms(rng, 150, 400)
+            peak = m.last_trade
+            pushes += 1
+        if pushes >= 4 and peak is not None and (peak - ref) * step >= 2:
+            break
+        yield _ms(rng, 150, 350)
     # Offer the position back at the price the burst reached (beyond where the
     # move began, which is what makes the unwind pay)...
-    peak = m.last_trade
     if peak is None:
         return
     best_same = m.best(side)
@@ -386,10 +396,14 @@ def iceberg(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Tas
     # level's displayed size is the iceberg's tip alone.
     # (A minute is how long a level's history lasts for the iceberg detector.)
     ticks = None
-    for i in range(240):
-        ticks = _fresh_inside(m, side, sim.now - 61 * NS)
-        if ticks is None and i >= 120:  # a busy market: any price inside the spread
-            ticks = _inside(m, side)
+    for i in range(480):
+        for s in (side, _opposite(side)):
+            ticks = _fresh_inside(m, s, sim.now - 61 * NS)
+            if ticks is None and i >= 360:  # a busy market: any price inside the spread
+                ticks = _inside(m, s)
+            if ticks is not None:
+                side = s
+                break
         if ticks is not None:
             break
         yield 500 * MS
@@ -404,7 +418,7 @@ def iceberg(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Tas
     before = sim.position(actor, m.market_id)
     while order is not None and refills < target:
         # Takers arrive quickly: a visible, repeatedly refilled offer draws them.
-        yield _ms(rng, 150, 700)
+        yield _ms(rng, 30, 150) if refills == 0 else _ms(rng, 150, 700)
         # Someone takes the whole displayed level (and anything better priced).
         cp = _counterparty(world, m, rng, {actor})
         book = m.side_levels(side)
@@ -414,9 +428,14 @@ def iceberg(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Tas
         if sim.is_resting(order):
             continue
         yield _ms(rng, 20, 200)
-        # The hidden reserve shows the next slice at the same price.
-        order = sim.place(m, actor, side, ticks, shown, post_only=True)
-        refills += 1
+        # The hidden reserve shows the next slice at the same price (once the
+        # other side, if it came to that price, has moved off it again).
+        for _ in range(10):
+            order = sim.place(m, actor, side, ticks, shown, post_only=True)
+            if order is not None:
+                refills += 1
+                break
+            yield 300 * MS
     if order is not None and sim.is_resting(order):
         sim.cancel(m, order)
     executed = abs(sim.position(actor, m.market_id) - before)
@@ -441,6 +460,10 @@ def split_order(world: World, m: MarketSim, rec: _Record, rng: random.Random) ->
     children = 0
     for _ in range(n):
         size = round_size(m, child * rng.uniform(0.97, 1.03))
+        for _ in range(5):  # a thin book: wait a moment for the makers to requote
+            if available(m, side, 3) >= size:
+                break
+            yield 2 * NS
         size = min(size, round_size(m, available(m, side, 3)))
         if size > 0.5 * child:
             done += sim.take(m, actor, side, size, levels=3)
@@ -468,7 +491,7 @@ SCRIPTS: Final[dict[str, tuple[Script, ...]]] = {
 #: Longest an episode script runs, in seconds, for scheduling them apart.
 DURATION_S: Final[dict[str, float]] = {
     "spoofing": 5.0, "layering": 5.0, "quote_stuffing": 150.0, "wash_trade": 300.0,
-    "momentum_ignition": 20.0, "iceberg": 30.0, "split_order": 420.0,
+    "momentum_ignition": 20.0, "iceberg": 120.0, "split_order": 420.0,
 }
 
 #: Categories a market kind can host with the default thresholds. Momentum

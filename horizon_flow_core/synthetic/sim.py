@@ -61,7 +61,7 @@ class MarketSim:
         self.tape_volume = 0.0
         #: price (ticks) of the last execution, None before the first
         self.last_trade: int | None = None
-        #: (side, ticks) -> last time that level showed size (pruned to minutes)
+        #: (side, ticks) -> last time that level changed (pruned to minutes)
         self.shown_at: dict[tuple[str, int], int] = {}
 
     def side_levels(self, side: str) -> dict[int, list[SimOrder]]:
@@ -116,8 +116,7 @@ class Simulator:
 
     def _delta(self, m: MarketSim, side: str, ticks: int) -> None:
         size = m.level_size(side, ticks)
-        if size > 0:
-            m.shown_at[(side, ticks)] = self.now
+        m.shown_at[(side, ticks)] = self.now
         self._emit(m, "book.delta", side=side, ticks=ticks, size=size)
 
     def _after(self, m: MarketSim) -> None:

@@ -173,16 +173,22 @@ class KirilenkoProfiler:
         their last flush (sorted by venue and actor), so a caller can persist
         the last word on them.
         """
-        stale = sorted(k for k, s in self._actors.items() if s.last_ts < before_ts)
-        out = []
-        for key in stale:
-            state = self._actors.pop(key)
-            if state.dirty:
-                out.append(self._snapshot(state, state.last_seq))
-        self.evicted += len(stale)
-        if stale:
-            log.debug("evicted %d idle actors (before ts %d)", len(stale), before_ts)
-        return out
+        # The dict is in order of last activity, so the idle actors are at its
+        # front: the sweep costs what it evicts, not the number of actors. (An
+        # out-of-order feed may leave an idle actor behind a busier one until
+        # a later sweep; ``max_actors`` bounds memory regardless.)
+        actors = self._actors
+        dropped: list[ActorState] = []
+        while actors:
+            key = next(iter(actors))
+            if actors[key].last_ts >= before_ts:
+                break
+            dropped.append(actors.pop(key))
+        self.evicted += len(dropped)
+        if dropped:
+            log.debug("evicted %d idle actors (before ts %d)", len(dropped), before_ts)
+        dropped.sort(key=lambda st: (st.venue, st.actor_id))
+        return [self._snapshot(st, st.last_seq) for st in dropped if st.dirty]
 
     @property
     def actor_count(self) -> int:
