@@ -119,25 +119,28 @@ def market_maker_task(world: World, m: MarketSim, actor: str, *, cancel_heavy: b
     base = spec.quote_size * rng.uniform(0.6, 1.3)
     half = spec.spread_ticks + rng.choice((0, 0, 1))
     gap = spec.level_gap_ticks
-    limit = 3.0 * base
+    limit = 1.5 * base
+    last_hedge = -(10**18)
     # Quoting runs on a timer (with jitter), as market-making engines do.
     requote_s = (rng.uniform(1.5, 3.0) if cancel_heavy or fast else rng.uniform(3.0, 9.0))
     quotes: dict[tuple[str, int], SimOrder] = {}
     yield int(rng.uniform(0.0, 2.0) * NS)
     while True:
         inv = sim.position(actor, m.market_id)
-        if abs(inv) > 2.0 * limit:
-            # Far over its limit: lay a little off at the touch (never sweeping
-            # the book; it stands for hedging elsewhere, so no price impact).
+        if abs(inv) > limit and sim.now - last_hedge > 6 * NS:
+            # Over its limit: lay some off at the touch, one execution at most
+            # every six seconds, never sweeping the book (it stands for
+            # hedging elsewhere, so no price impact).
             side = SELL if inv > 0 else BUY
             first = m.first_at_touch(SELL if side == BUY else BUY)
-            size = round_size(m, min(abs(inv) - limit, 0.5 * first))
+            size = round_size(m, min(abs(inv) - 0.3 * limit, first))
             if size > 0.01:  # one execution against the first order in line
                 sim.take(m, actor, side, size, levels=1, impact=False)
+                last_hedge = sim.now
             inv = sim.position(actor, m.market_id)
-        # Inventory control is passive: both sides quoted, leaning against the
-        # position (at the limit the quotes sit half a spread off fair value).
-        skew = max(-1.0, min(1.0, inv / limit)) * (half + 1)
+        # ... and lean the quotes gently against the position (a fill moves
+        # them a fraction of a tick, so most quotes stay where they are).
+        skew = max(-1.0, min(1.0, inv / (3.0 * limit))) * (half + 1)
         center = int(round(m.fv - skew))
         desired: dict[tuple[str, int], float] = {}
         for i in range(levels):
@@ -236,15 +239,15 @@ def directional_trader_task(world: World, m: MarketSim, actor: str, side: str, *
     yield exp_ns(rng, mean_gap)
     while end is None or sim.now < end:
         # Sizes vary widely and timing is irregular: conviction, not an algorithm.
-        size = round_size(m, m.spec.quote_size * rng.lognormvariate(math.log(0.5), 1.0))
+        size = round_size(m, m.spec.quote_size * rng.lognormvariate(math.log(0.9), 1.0))
         if rng.random() < 0.8:
-            size = min(size, round_size(m, available(m, side, 3)), 2.5 * m.spec.quote_size)
+            size = min(size, round_size(m, available(m, side, 3)), 3.0 * m.spec.quote_size)
             if size > 0.01:
                 sim.take(m, actor, side, size, levels=3)
         else:
             best = m.best(side)
             if best is not None:
-                order = sim.place(m, actor, side, best, min(size, 2.5 * m.spec.quote_size),
+                order = sim.place(m, actor, side, best, min(size, 3.0 * m.spec.quote_size),
                                   post_only=True)
                 if order is not None:
                     yield exp_ns(rng, 90.0)
