@@ -71,6 +71,20 @@ def test_one_threshold_short_does_not_fire_and_says_which(kwargs, threshold):
     assert miss["detail"]["price"] == 0.52
 
 
+def test_level_requoted_seconds_later_is_not_refilled():
+    s = Script(venue="polymarket")
+    s.at(0).snapshot([(0.50, 300.0)], [(0.52, 100.0)])
+    t = 1000.0
+    for _ in range(5):  # a quoter re-posting the same size on a 3 s timer
+        s.at(t).tape(0.52, 100, "buy")
+        s.at(t + 10).delta("sell", 0.52, 0.0)
+        s.at(t + 3000).delta("sell", 0.52, 100.0)
+        t += 4000
+    assert drive(IcebergDetector(), s.events) == []
+    loose = IcebergDetector(IcebergConfig(max_refill_delay_ms=5000))
+    assert len(drive(loose, s.events)) == 1
+
+
 def test_ratio_short_does_not_fire():
     det = IcebergDetector(IcebergConfig(min_exec_to_display_ratio=3.5))
     assert drive(det, book_iceberg(cycles=3).events) == []

@@ -87,6 +87,38 @@ def test_market_maker_ladder_cancelling_and_requoting_does_not_fire():
     assert misses and {m["threshold"] for m in misses} == {"max_two_sided_ratio"}
 
 
+def test_skewed_market_maker_cancelling_everything_to_requote_does_not_fire():
+    s = Script()
+    t = 0.0
+    for r in range(6):  # long inventory: one bid, three asks; every 2 s it requotes all
+        s.at(t).place("mm", f"b{r}", "buy", 0.48, 280)
+        for i in range(3):
+            s.place("mm", f"a{r}_{i}", "sell", round(0.51 + 0.01 * i, 2), 150 + 50 * i)
+        s.at(t + 100).execute(taker="seller", maker="mm", maker_oid=f"b{r}", side="sell",
+                              price=0.48, size=15)
+        s.at(t + 1700).cancel(f"b{r}")
+        for i in range(3):
+            s.cancel(f"a{r}_{i}")
+        t += 1700
+    s.at(t).place("mm", "b_last", "buy", 0.48, 280)
+    for i in range(3):
+        s.place("mm", f"a_last_{i}", "sell", round(0.51 + 0.01 * i, 2), 150 + 50 * i)
+    det = LayeringDetector()
+    assert drive(det, s.events) == []
+    misses = det.near_misses()
+    assert misses and misses[0]["threshold"] == "max_requote_ratio"
+    # the same episode without the requote is layering
+    withdrawn = Script()
+    withdrawn.at(0).place("mm", "b0", "buy", 0.48, 280)
+    for i in range(3):
+        withdrawn.place("mm", f"a0_{i}", "sell", round(0.51 + 0.01 * i, 2), 150 + 50 * i)
+    withdrawn.at(100).execute(taker="seller", maker="mm", maker_oid="b0", side="sell",
+                              price=0.48, size=15)
+    withdrawn.at(1700).cancel("a0_0").cancel("a0_1").cancel("a0_2")
+    (f,) = drive(LayeringDetector(), withdrawn.events)
+    assert f.evidence["replaced_within_requote_window"] == 0.0
+
+
 def test_confidence_rises_with_layers_and_ratio():
     confs = [drive(LayeringDetector(), layering_episode(layers=n, layer_size=sz).events)[0]
              .confidence for n, sz in ((3, 300.0), (4, 1000.0), (6, 3000.0))]

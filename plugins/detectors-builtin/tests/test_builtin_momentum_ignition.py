@@ -11,10 +11,11 @@ from horizon_flow_detectors_builtin.harness import drive
 from horizon_flow_detectors_builtin.scripting import Script
 
 
-def ignition(*, prices=(0.500, 0.505, 0.510, 0.515), size: float = 50.0,
+def ignition(*, prices=(0.50, 0.51, 0.52, 0.53), size: float = 50.0,
              reverse: float = 150.0, reverse_at_ms: float = 30_000.0,
-             reverse_price: float = 0.512, others_during_burst: float = 0.0) -> Script:
+             reverse_price: float = 0.52, others_during_burst: float = 0.0) -> Script:
     s = Script()
+    s.at(0).snapshot([(0.49, 500.0), (0.48, 500.0)], [(0.51, 500.0), (0.52, 500.0)])
     for i in range(10):  # ordinary trading at 0.50
         s.at(i * 1000).execute(taker=f"noise{i % 3}", maker="mm", side="buy", price=0.50,
                                size=10)
@@ -38,10 +39,11 @@ def test_fires_with_the_numbers_that_made_it():
     assert ev["burst_side"] == "buy" and ev["reversal_side"] == "sell"
     assert ev["burst_trades"] == 4 and ev["burst_volume"] == 200.0
     assert ev["burst_order_ids"] == ["b0", "b1", "b2", "b3"]
-    assert ev["price_before"] == 0.5 and ev["price_after_burst"] == 0.515
-    assert ev["move_pct"] == pytest.approx(3.0)
+    assert ev["price_before"] == 0.5 and ev["price_after_burst"] == 0.53
+    assert ev["move_pct"] == pytest.approx(6.0)
+    assert ev["move_ticks"] == 3.0 and ev["tick_size_estimate"] == 0.01
     assert ev["actor_share_of_market_volume"] == 1.0
-    assert ev["reversal_volume"] == 150.0 and ev["reversal_vwap"] == 0.512
+    assert ev["reversal_volume"] == 150.0 and ev["reversal_vwap"] == 0.52
     assert ev["reversal_order_ids"] == ["s1"]
     assert ev["reversal_fraction"] == 0.75
     assert ev["reversal_delay_ms"] == pytest.approx(30_000 - 22_400)
@@ -51,7 +53,7 @@ def test_fires_with_the_numbers_that_made_it():
 @pytest.mark.parametrize(
     ("kwargs", "threshold", "value"),
     [
-        ({"prices": (0.500, 0.501, 0.502, 0.504)}, "min_price_move_pct", 0.8),
+        ({"prices": (0.50, 0.50, 0.51, 0.51)}, "min_price_move_ticks", 1.0),
         ({"reverse": 80.0}, "min_reversal_fraction", 0.4),
         ({"size": 24.0}, "min_burst_volume", 96.0),
         ({"others_during_burst": 150.0}, "min_burst_share", 150 / 400),
@@ -72,11 +74,17 @@ def test_momentum_buyer_who_holds_does_not_fire():
 
 
 def test_selling_back_below_where_the_move_began_is_not_trading_into_it():
-    assert drive(MomentumIgnitionDetector(), ignition(reverse_price=0.495).events) == []
+    assert drive(MomentumIgnitionDetector(), ignition(reverse_price=0.49).events) == []
 
 
 def test_reversal_after_the_window_does_not_fire():
     assert drive(MomentumIgnitionDetector(), ignition(reverse_at_ms=200_000).events) == []
+
+
+def test_one_tick_move_is_not_a_push_but_percent_can_be_required_too():
+    det = MomentumIgnitionDetector(MomentumIgnitionConfig(min_price_move_pct=10.0))
+    assert drive(det, ignition().events) == []
+    assert det.near_misses()[0]["threshold"] == "min_price_move_pct"
 
 
 def test_market_maker_filled_passively_does_not_fire():
@@ -92,8 +100,8 @@ def test_market_maker_filled_passively_does_not_fire():
 
 def test_confidence_rises_with_the_move():
     confs = [drive(MomentumIgnitionDetector(), ignition(prices=ps).events)[0].confidence
-             for ps in ((0.5, 0.502, 0.504, 0.506), (0.5, 0.51, 0.52, 0.53),
-                        (0.5, 0.52, 0.54, 0.56))]
+             for ps in ((0.5, 0.51, 0.51, 0.52), (0.5, 0.52, 0.53, 0.54),
+                        (0.5, 0.54, 0.56, 0.58))]
     assert confs == sorted(confs) and confs[0] < confs[-1]
 
 

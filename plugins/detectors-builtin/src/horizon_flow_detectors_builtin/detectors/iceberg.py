@@ -8,10 +8,16 @@ executed at the level exceeds its displayed size while the level refills.
 
 For each (market, side, price) level this detector keeps an episode: the
 displayed *tip* (the level's largest displayed size), the volume executed
-there and how often the level was *refilled*: restored to within
-``refill_tolerance`` of the tip after trading had drawn it down. It fires
-once per episode when executions, refills and executed-over-tip reach their
-thresholds.
+there and how often the level was *refilled*: taken from (nearly) empty back
+to within ``refill_tolerance`` of the tip, within ``max_refill_delay_ms`` of
+the execution that emptied it (an iceberg's reserve shows its next slice at
+once; a market maker requoting on a timer, or others joining the level, come
+later and at other sizes). It fires once per episode when executions,
+refills and executed-over-tip reach their thresholds and most of the times
+the level was emptied it came back that way (``min_refill_ratio``: a quoter
+whose level is emptied and only sometimes re-posted in time is not hiding
+size). Where fills name the passive side, one actor must hold at least
+``min_passive_actor_share`` of the executed volume: an iceberg is one order.
 
 Displayed sizes come from the venue's book (``book.snapshot``/``book.delta``)
 or, where a market has no book feed, from the resting orders its order
@@ -70,9 +76,15 @@ class IcebergConfig:
     min_exec_to_display_ratio: float = attrs.field(default=2.0, validator=at_least(1.0))
     #: Smallest volume executed at the level.
     min_executed_volume: float = attrs.field(default=100.0, validator=non_negative)
-    #: A refill restores the level to within (1 +- tolerance) x its tip, from below
-    #: (1 - tolerance) x tip.
+    #: A refill takes the level from (nearly) empty, at most tolerance x its tip
+    #: (the tip was consumed), back to within (1 +- tolerance) x its tip.
     refill_tolerance: float = attrs.field(default=0.2, validator=fraction)
+    #: Longest time from an execution at the level to the refill it triggers.
+    max_refill_delay_ms: float = attrs.field(default=500.0, validator=positive)
+    #: Refills over the times the level was emptied (by trades or cancels).
+    min_refill_ratio: float = attrs.field(default=0.6, validator=fraction)
+    #: Where passive fills carry actors: the largest one's share of the volume.
+    min_passive_actor_share: float = attrs.field(default=0.8, validator=fraction)
     #: An episode with no activity at its level for this long ends.
     episode_timeout_ms: float = attrs.field(default=60_000.0, validator=positive)
     near_miss_capacity: int = attrs.field(default=20, validator=non_negative)
@@ -89,8 +101,10 @@ class _Level:
     executions: int = 0
     since_refill: float = 0.0
     refills: int = 0
+    emptied: int = 0
     refill_sizes: list[float] = attrs.field(factory=list)
     makers: dict[str, float] = attrs.field(factory=dict)
+    last_exec_ts: int = 0
     last_ts: int = 0
     fired: bool = False
     best: Verdict | None = None
@@ -181,6 +195,7 @@ class IcebergDetector(DetectorBase):
         super().__init__(cfg)
         self.cfg = cfg
         self.timeout_ns = ms_to_ns(cfg.episode_timeout_ms)
+        self.refill_ns = ms_to_ns(cfg.max_refill_delay_ms)
         self._markets: dict[str, _Market] = {}
 
     def on_event(self, ev: MarketEvent, ctx: Any) -> list[AnomalyFinding] | None:
@@ -282,10 +297,13 @@ class IcebergDetector(DetectorBase):
         lv.last_ts = ev.ts
         lv.displayed = new
         tol = self.cfg.refill_tolerance
+        if new < old and new <= tol * lv.tip < old:
+            lv.emptied += 1
         floor, ceiling = (1.0 - tol) * lv.tip, (1.0 + tol) * lv.tip
         # A refill puts the level back to about its tip (an iceberg's constant
         # peak), not just anywhere: others joining a level add arbitrary sizes.
-        if new > old and lv.since_refill > 0 and old < floor <= new <= ceiling:
+        if (new > old and lv.since_refill > 0 and old <= tol * lv.tip
+                and floor <= new <= ceiling and ev.ts - lv.last_exec_ts <= self.refill_ns):
             lv.refills += 1
             lv.since_refill = 0.0
             if len(lv.refill_sizes) < 50:
@@ -300,6 +318,7 @@ class IcebergDetector(DetectorBase):
             lv.tip = max(lv.displayed, size)
         lv.executed += size
         lv.executions += 1
+        lv.last_exec_ts = ev.ts
         lv.since_refill += size
         if lv.fired:
             return None
@@ -311,6 +330,9 @@ class IcebergDetector(DetectorBase):
                       cfg.min_exec_to_display_ratio),
             Threshold("min_executed_volume", lv.executed, cfg.min_executed_volume,
                       calibrates=False),
+            Threshold("min_refill_ratio", lv.refills / max(lv.emptied, lv.refills, 1),
+                      cfg.min_refill_ratio, calibrates=False),
+            *self._attribution(lv),
         ])
         if not verdict.passed:
             if lv.best is None or verdict.closeness > lv.best.closeness:
@@ -324,7 +346,8 @@ class IcebergDetector(DetectorBase):
         evidence = {
             "side": side, "price": r6(price), "displayed_tip": r6(lv.tip),
             "executed_volume": r6(lv.executed), "executions": lv.executions,
-            "refills": lv.refills, "refill_sizes": list(lv.refill_sizes),
+            "refills": lv.refills, "times_emptied": lv.emptied,
+            "refill_sizes": list(lv.refill_sizes),
             "exec_to_display_ratio": r6(lv.executed / lv.tip),
             "episode_start_ts": lv.start_ts, "episode_ms": ms(ev.ts - lv.start_ts),
             "displayed_from": "book" if mk.has_book else "orders",
@@ -341,6 +364,14 @@ class IcebergDetector(DetectorBase):
         return [make_finding(self.name, self.category, ev, actor_id=actor, verdict=verdict,
                              message=msg, citation=self.citation, evidence=evidence,
                              anonymous=anonymous)]
+
+    def _attribution(self, lv: _Level) -> list[Threshold]:
+        attributed = sum(lv.makers.values())
+        if not lv.makers or attributed < 0.5 * lv.executed:
+            return []  # the venue does not name passive actors (enough): book and tape only
+        top = max(lv.makers.values())
+        return [Threshold("min_passive_actor_share", top / attributed,
+                          self.cfg.min_passive_actor_share, calibrates=False)]
 
     def _end(self, lv: _Level, market_id: str) -> None:
         if lv.best is not None and not lv.fired:

@@ -12,7 +12,10 @@ layers. The episode fires when at least ``min_layers`` of them, at distinct
 prices, are cancelled within ``cancel_within_ms`` of that execution, their
 size is ``min_layer_to_execution_ratio`` times what executed, and the actor
 is not simply quoting both sides (a market maker's own resting size on the
-execution side stays above ``max_two_sided_ratio`` of the layers).
+execution side stays above ``max_two_sided_ratio`` of the layers). A
+market maker that cancels to *requote* puts the same side back at once: an
+episode that passes is held ``requote_window_ms`` and dropped if the actor
+re-places more than ``max_requote_ratio`` of the layered size on that side.
 
 Anonymous venues: the same shape in the book alone: ``min_layers`` levels on
 one side that gained size and lost it untraded within ``cancel_within_ms`` of
@@ -72,6 +75,11 @@ class LayeringConfig:
     #: The actor's own resting size left on the execution side, over the layer
     #: size, above which it is quoting both sides (a market maker), not layering.
     max_two_sided_ratio: float = attrs.field(default=0.5, validator=non_negative)
+    #: After the layers are cancelled, how long to watch for them being put back.
+    requote_window_ms: float = attrs.field(default=500.0, validator=non_negative)
+    #: Size re-placed on the layer side within that window, over the layered
+    #: size, above which the cancels were a requote (a market maker), not layering.
+    max_requote_ratio: float = attrs.field(default=0.5, validator=non_negative)
     #: Smallest order counted as a layer.
     min_layer_size: float = attrs.field(default=0.0, validator=non_negative)
     #: Also look for layers in book and tape where orders carry no actor.
@@ -85,6 +93,7 @@ class LayeringConfig:
 class _Episode:
     key: tuple[str, str]
     exec_ts: int
+    exec_seq: int  # the detector's event count at the execution (orders of the same ts)
     exec_side: str
     layer_side: str
     deadline: int
@@ -99,30 +108,36 @@ class _Episode:
     late: dict[float, float] = attrs.field(factory=dict)
     best: Verdict | None = None
     fired: bool = False
+    # Held for the requote check once every other threshold passed:
+    confirm_at: int = 0
+    replaced: float = 0.0
+    held: tuple[MarketEvent, Verdict, dict[str, Any], str] | None = None
 
 
 @attrs.define(slots=True)
 class _Trader:
     """One actor in one market: its resting orders, indexed for O(1) layer counts."""
 
-    orders: dict[str, tuple[str, float, float, int]] = attrs.field(factory=dict)
+    # order id -> (side, price, size, placed ts, placed event count)
+    orders: dict[str, tuple[str, float, float, int, int]] = attrs.field(factory=dict)
     depth: dict[str, float] = attrs.field(factory=lambda: {BUY: 0.0, SELL: 0.0})
     levels: dict[str, dict[float, int]] = attrs.field(factory=lambda: {BUY: {}, SELL: {}})
     episode: _Episode | None = None
+    confirming: _Episode | None = None
     last_ts: int = 0
 
-    def add(self, oid: str, side: str, price: float, size: float, ts: int) -> None:
+    def add(self, oid: str, side: str, price: float, size: float, ts: int, seq: int) -> None:
         self.remove(oid)
-        self.orders[oid] = (side, price, size, ts)
+        self.orders[oid] = (side, price, size, ts, seq)
         self.depth[side] += size
         lv = self.levels[side]
         lv[price] = lv.get(price, 0) + 1
 
-    def remove(self, oid: str) -> tuple[str, float, float, int] | None:
+    def remove(self, oid: str) -> tuple[str, float, float, int, int] | None:
         o = self.orders.pop(oid, None)
         if o is None:
             return None
-        side, price, size, _ = o
+        side, price, size, _, _ = o
         self.depth[side] = max(self.depth[side] - size, 0.0)
         lv = self.levels[side]
         n = lv.get(price, 0) - 1
@@ -136,12 +151,12 @@ class _Trader:
         o = self.orders.get(oid)
         if o is None:
             return
-        side, price, left, ts = o
+        side, price, left, ts, seq = o
         left -= size
         if left <= 1e-12:
             self.remove(oid)
         else:
-            self.orders[oid] = (side, price, left, ts)
+            self.orders[oid] = (side, price, left, ts, seq)
             self.depth[side] = max(self.depth[side] - size, 0.0)
 
 
@@ -156,6 +171,9 @@ class LayeringDetector(DetectorBase):
         self.cfg = cfg
         self.cancel_ns = ms_to_ns(cfg.cancel_within_ms)
         self.placement_ns = ms_to_ns(cfg.placement_window_ms)
+        self.requote_ns = ms_to_ns(cfg.requote_window_ms)
+        self._confirm_q: deque[tuple[int, _Episode]] = deque()
+        self._seq = 0
         kinds = {"order.placed", "order.canceled", "order.filled", "order.amended"}
         if cfg.anonymous:
             kinds |= {"book.snapshot", "book.delta", "trade.tape"}
@@ -173,6 +191,14 @@ class LayeringDetector(DetectorBase):
 
     def on_event(self, ev: MarketEvent, ctx: Any) -> list[AnomalyFinding] | None:
         self._expire(ev.ts)
+        confirmed = self._confirm_due(ev.ts) if self._confirm_q else None
+        found = self._dispatch(ev)
+        if confirmed:
+            return confirmed + (found or [])
+        return found
+
+    def _dispatch(self, ev: MarketEvent) -> list[AnomalyFinding] | None:
+        self._seq += 1
         kind = ev.kind
         if kind in ("book.snapshot", "book.delta", "trade.tape"):
             found = self._levels.on_event(ev)
@@ -190,12 +216,15 @@ class LayeringDetector(DetectorBase):
         tr.last_ts = ev.ts
         if kind == "order.placed":
             if ev.side in (BUY, SELL) and ev.price is not None and ev.size is not None:
-                tr.add(ev.order_id, ev.side, ev.price, ev.size, ev.ts)
+                tr.add(ev.order_id, ev.side, ev.price, ev.size, ev.ts, self._seq)
+                held = tr.confirming
+                if held is not None and ev.side == held.layer_side and ev.ts <= held.confirm_at:
+                    held.replaced += ev.size
         elif kind == "order.amended":
             o = tr.orders.get(ev.order_id)
             if o is not None:
                 tr.add(ev.order_id, o[0], ev.price if ev.price is not None else o[1],
-                       ev.size if ev.size is not None else o[2], o[3])
+                       ev.size if ev.size is not None else o[2], o[3], o[4])
         elif kind == "order.filled":
             self._on_fill(ev, tr, key)
         elif kind == "order.canceled":
@@ -221,7 +250,7 @@ class LayeringDetector(DetectorBase):
         layer_side = opposite(ev.side) or SELL
         if not tr.levels[layer_side]:
             return  # nothing resting on the other side: no layers to judge
-        ep = _Episode(key, ev.ts, ev.side, layer_side, ev.ts + self.cancel_ns, size,
+        ep = _Episode(key, ev.ts, self._seq, ev.side, layer_side, ev.ts + self.cancel_ns, size,
                       [ev.order_id or ""], tr.depth[ev.side])
         tr.episode = ep
         self._expiry.append((ep.deadline + self.cancel_ns, ep))
@@ -231,9 +260,11 @@ class LayeringDetector(DetectorBase):
         ep = tr.episode
         if o is None or ep is None or ep.fired:
             return None
-        side, price, size, placed = o
+        side, price, size, placed, placed_seq = o
         cfg = self.cfg
-        if (side != ep.layer_side or size < cfg.min_layer_size or placed > ep.exec_ts
+        # Layers rest before the execution: an order placed at the same instant
+        # but after it (a requote) is not one.
+        if (side != ep.layer_side or size < cfg.min_layer_size or placed_seq > ep.exec_seq
                 or placed < ep.exec_ts - self.placement_ns):
             return None
         if ev.ts > ep.deadline:
@@ -251,7 +282,7 @@ class LayeringDetector(DetectorBase):
             if ep.best is None or verdict.closeness > ep.best.closeness:
                 ep.best = verdict
             return None
-        ep.fired = True
+        ep.fired = True  # no more counting: judged now, reported after the requote check
         layered = sum(ep.canceled.values())
         prices = sorted(ep.canceled, reverse=(ep.layer_side == BUY))
         evidence = {
@@ -270,9 +301,38 @@ class LayeringDetector(DetectorBase):
                f"({layered:g} at {', '.join(f'{p:g}' for p in prices)}), executed "
                f"{ep.executed:g} on the {ep.exec_side} side, then cancelled the layers within "
                f"{ms(ev.ts - ep.exec_ts):g} ms")
-        return [make_finding(self.name, self.category, ev, actor_id=ev.actor_id,
-                             verdict=verdict, message=msg, citation=self.citation,
-                             evidence=evidence)]
+        ep.confirm_at = ev.ts + self.requote_ns
+        ep.held = (ev, verdict, evidence, msg)
+        tr.confirming = ep
+        self._confirm_q.append((ep.confirm_at, ep))
+        return None
+
+    def _confirm_due(self, now: int, *, all_held: bool = False) -> list[AnomalyFinding]:
+        out: list[AnomalyFinding] = []
+        q = self._confirm_q
+        while q and (all_held or q[0][0] < now):
+            _, ep = q.popleft()
+            tr = self._traders.get(ep.key)
+            if tr is not None and tr.confirming is ep:
+                tr.confirming = None
+            if ep.held is None:
+                continue
+            ev, verdict, evidence, msg = ep.held
+            ep.held = None
+            layered = evidence["layered_size"]
+            requote = Threshold("max_requote_ratio", ep.replaced / layered if layered else 0.0,
+                                self.cfg.max_requote_ratio, at_most=True, calibrates=False)
+            full = evaluate([*verdict.thresholds, requote])
+            if not full.passed:
+                self._near.offer(full, ts=ev.ts, market_id=ev.market_id, actor_id=ev.actor_id,
+                                 detail={"layer_side": ep.layer_side,
+                                         "replaced": r6(ep.replaced), "layered": layered})
+                continue
+            evidence = {**evidence, "replaced_within_requote_window": r6(ep.replaced)}
+            f = make_finding(self.name, self.category, ev, actor_id=ev.actor_id, verdict=full,
+                             message=msg, citation=self.citation, evidence=evidence)
+            out.append(attrs.evolve(f, ts=max(now, ev.ts)))
+        return out
 
     def _verdict(self, ep: _Episode, tr: _Trader, now: int, *, levels: int | None = None,
                  elapsed_ns: int | None = None) -> Verdict:
@@ -367,12 +427,14 @@ class LayeringDetector(DetectorBase):
                                  "levels_cancelled": len(ep.canceled)})
 
     def finish(self, ctx: Any = None) -> list[AnomalyFinding]:
-        for tr in self._traders.values():
+        last = max((t.last_ts for t in self._traders.values()), default=0)
+        out = self._confirm_due(last, all_held=True)
+        for _, tr in sorted(self._traders.items()):
             ep = tr.episode
             if ep is not None and not ep.fired:
                 self._report_miss(ep, tr)
                 tr.episode = None
-        return []
+        return out
 
     def evict_idle(self, before_ts: int) -> None:
         for key in [k for k, t in self._traders.items() if t.last_ts < before_ts]:

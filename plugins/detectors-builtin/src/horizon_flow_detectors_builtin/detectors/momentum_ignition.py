@@ -11,10 +11,15 @@ An *ignition* is, within ``burst_window_ms``, at least ``min_burst_trades``
 aggressive executions by one actor on one side (``order.filled`` with
 ``aggressor`` true, or a ``trade.tape`` print naming its actor), of at least
 ``min_burst_volume``, making at least ``min_burst_share`` of the market's
-volume meanwhile, while the market price moved by ``min_price_move_pct`` in
-their direction. It fires when, within ``reversal_window_ms``, the same actor
-executes at least ``min_reversal_fraction`` of that volume on the other side
-at prices still beyond where the move started.
+volume meanwhile, while the market price moved at least
+``min_price_move_ticks`` price increments (and ``min_price_move_pct``
+percent, when set) in their direction. One tick is the least any trade that
+clears a level moves a price, so it is no evidence of a push; the tick is
+estimated per market as the smallest step seen between trade prices and
+between adjacent levels of the engine's book. It fires when, within
+``reversal_window_ms``, the same actor executes at least
+``min_reversal_fraction`` of that volume on the other side at prices still
+beyond where the move started.
 
 Needs actor identity: on anonymous venues a move and its reversal cannot be
 tied to one trader, and this detector stays silent there.
@@ -30,6 +35,7 @@ import attrs
 from horizon_flow_core.events import MarketEvent
 from horizon_flow_core.findings import AnomalyFinding
 
+from ..book import ctx_levels
 from ..common import (
     BUY,
     SELL,
@@ -64,8 +70,11 @@ class MomentumIgnitionConfig:
     min_burst_trades: int = attrs.field(default=3, validator=at_least(1))
     #: Smallest aggressive volume in the burst.
     min_burst_volume: float = attrs.field(default=100.0, validator=positive)
-    #: Smallest price move in the burst's direction, percent of the price before it.
-    min_price_move_pct: float = attrs.field(default=1.0, validator=positive)
+    #: Smallest price move in the burst's direction, in price increments (ticks).
+    min_price_move_ticks: float = attrs.field(default=2.0, validator=non_negative)
+    #: Smallest price move in percent of the price before it (0: not checked, except
+    #: where no tick size could be estimated yet: then 1%).
+    min_price_move_pct: float = attrs.field(default=0.0, validator=non_negative)
     #: Smallest share of the market's volume during the burst that was the actor's.
     min_burst_share: float = attrs.field(default=0.5, validator=fraction)
     #: Window after the burst in which the reversal must come (windows.medium_s).
@@ -84,6 +93,8 @@ class _Ignition:
     ref_price: float
     peak_price: float
     move_pct: float
+    move_ticks: float
+    tick: float | None
     volume: float
     trades: int
     share: float
@@ -107,6 +118,7 @@ class _Mover:
 
 @attrs.define(slots=True)
 class _Market:
+    tick: float | None = None  # smallest price step seen
     last_price: float | None = None
     volume: float = 0.0
     has_tape: bool = False
@@ -142,6 +154,10 @@ class MomentumIgnitionDetector(DetectorBase):
         before_price, before_volume = mk.last_price, mk.volume
         # Market price and volume: from the tape where the venue prints one,
         # else from takers' fills (one per execution, never both legs).
+        if mk.last_price is not None and ev.price != mk.last_price:
+            step = round(abs(ev.price - mk.last_price), 9)
+            if step > 0 and (mk.tick is None or step < mk.tick):
+                mk.tick = step
         if ev.kind == "trade.tape":
             mk.has_tape = True
             mk.last_price = ev.price
@@ -171,13 +187,13 @@ class MomentumIgnitionDetector(DetectorBase):
             return self._reversal(ev, mv, ign, mk)
         if not aggressive:
             return None
-        self._burst(ev, mv, mk, before_price, before_volume)
+        self._burst(ev, mv, mk, before_price, before_volume, ctx)
         return None
 
     # ------------------------------------------------------------------ burst
 
     def _burst(self, ev: MarketEvent, mv: _Mover, mk: _Market, before_price: float | None,
-               before_volume: float) -> None:
+               before_volume: float, ctx: Any) -> None:
         side = ev.side or BUY
         ref_price = before_price if before_price is not None else ev.price or 0.0
         mv.burst.append((ev.ts, side, ev.size or 0.0, ev.price or 0.0, ev.order_id or "",
@@ -199,6 +215,7 @@ class MomentumIgnitionDetector(DetectorBase):
             move = self._move(side, ign.ref_price, ev.price or 0.0)
             if move > ign.move_pct:
                 ign.peak_price, ign.move_pct = ev.price or 0.0, move
+                ign.move_ticks = self._ticks(side, ign.ref_price, ign.peak_price, ign.tick)
             return None
         first = next(x for x in mv.burst if x[1] == side)
         ref = first[5]
@@ -210,10 +227,15 @@ class MomentumIgnitionDetector(DetectorBase):
         market_volume = max(mk.volume - first[6], mv.volume[side])
         share = mv.volume[side] / market_volume if market_volume > 0 else 1.0
         cfg = self.cfg
+        tick = mk.tick
+        if mv.trades[side] >= cfg.min_burst_trades:
+            tick = self._book_tick(ctx, ev.market_id, tick)
+            mk.tick = tick
+        ticks = self._ticks(side, ref, now_price, tick)
         verdict = evaluate([
             Threshold("min_burst_trades", float(mv.trades[side]), float(cfg.min_burst_trades)),
             Threshold("min_burst_volume", mv.volume[side], cfg.min_burst_volume),
-            Threshold("min_price_move_pct", move, cfg.min_price_move_pct),
+            *self._move_checks(move, ticks, tick),
             Threshold("min_burst_share", min(share, 1.0), cfg.min_burst_share),
         ])
         if not verdict.passed:
@@ -225,10 +247,44 @@ class MomentumIgnitionDetector(DetectorBase):
         mv.best = None
         ids = [x[4] for x in mv.burst if x[1] == side]
         ign = _Ignition(side, first[0], ev.ts, ev.ts + self.reversal_ns, ref, now_price, move,
-                        mv.volume[side], mv.trades[side], min(share, 1.0), ids)
+                        ticks, tick, mv.volume[side], mv.trades[side], min(share, 1.0), ids)
         mv.ignition = ign
         self._expiry.append((ign.deadline, (ev.actor_id or "", ev.market_id), ign))
         return None
+
+    def _move_checks(self, move_pct: float, move_ticks: float, tick: float | None
+                     ) -> list[Threshold]:
+        cfg = self.cfg
+        checks = []
+        if tick is not None and cfg.min_price_move_ticks > 0:
+            checks.append(Threshold("min_price_move_ticks", move_ticks, cfg.min_price_move_ticks))
+        if cfg.min_price_move_pct > 0 or tick is None:
+            checks.append(Threshold("min_price_move_pct", move_pct, cfg.min_price_move_pct or 1.0))
+        return checks
+
+    @staticmethod
+    def _ticks(side: str, ref: float, price: float, tick: float | None) -> float:
+        if not tick:
+            return 0.0
+        n = round((price - ref) / tick, 6)
+        return n if side == BUY else -n
+
+    @staticmethod
+    def _book_tick(ctx: Any, market_id: str, tick: float | None) -> float | None:
+        """Refine the tick estimate from adjacent levels of the engine's book."""
+        levels = ctx_levels(ctx, market_id)
+        if levels is None:
+            return tick
+        for side_levels in levels:
+            prev = None
+            for lv in side_levels[:20]:
+                p = float(lv[0])
+                if prev is not None:
+                    step = round(abs(p - prev), 9)
+                    if step > 0 and (tick is None or step < tick):
+                        tick = step
+                prev = p
+        return tick
 
     @staticmethod
     def _move(side: str, ref: float, price: float) -> float:
@@ -262,7 +318,9 @@ class MomentumIgnitionDetector(DetectorBase):
             "burst_order_ids": sorted(set(ign.order_ids)),
             "burst_start_ts": ign.start_ts, "burst_end_ts": ign.end_ts,
             "price_before": r6(ign.ref_price), "price_after_burst": r6(ign.peak_price),
-            "move_pct": r6(ign.move_pct), "actor_share_of_market_volume": r6(ign.share),
+            "move_pct": r6(ign.move_pct), "move_ticks": r6(ign.move_ticks),
+            "tick_size_estimate": None if ign.tick is None else r6(ign.tick),
+            "actor_share_of_market_volume": r6(ign.share),
             "reversal_side": other, "reversal_volume": r6(ign.reversed),
             "reversal_vwap": r6(vwap), "reversal_order_ids": sorted(set(ign.reversal_ids)),
             "first_reversal_ts": ign.first_reversal_ts,
@@ -283,7 +341,7 @@ class MomentumIgnitionDetector(DetectorBase):
         return evaluate([
             Threshold("min_burst_trades", float(ign.trades), float(cfg.min_burst_trades)),
             Threshold("min_burst_volume", ign.volume, cfg.min_burst_volume),
-            Threshold("min_price_move_pct", ign.move_pct, cfg.min_price_move_pct),
+            *self._move_checks(ign.move_pct, ign.move_ticks, ign.tick),
             Threshold("min_burst_share", ign.share, cfg.min_burst_share),
             Threshold("min_reversal_fraction", ign.reversed / ign.volume,
                       cfg.min_reversal_fraction),

@@ -68,7 +68,10 @@ class SplitOrderConfig:
     #: Smallest total executed by the children.
     min_parent_volume: float = attrs.field(default=1000.0, validator=positive)
     #: Largest coefficient of variation of child sizes ("similar" children).
-    max_child_cv: float = attrs.field(default=0.5, validator=non_negative)
+    max_child_cv: float = attrs.field(default=0.25, validator=non_negative)
+    #: Fewest distinct execution prices among the children (children that all
+    #: trade at one price are an iceberg's slices, the iceberg detector's case).
+    min_distinct_prices: int = attrs.field(default=2, validator=at_least(1))
     #: Largest single child as a share of the total.
     max_child_share: float = attrs.field(default=0.25, validator=fraction)
     #: Largest volume on the other side, as a share of the parent's.
@@ -80,17 +83,21 @@ class SplitOrderConfig:
 class _Side:
     children: dict[str, float] = attrs.field(factory=dict)  # child id -> executed size
     first: dict[str, int] = attrs.field(factory=dict)  # child id -> first fill ts
+    price: dict[str, float] = attrs.field(factory=dict)  # child id -> first fill price
+    prices: dict[float, int] = attrs.field(factory=dict)  # price -> children there
     order: deque[tuple[int, str]] = attrs.field(factory=deque)
     total: float = 0.0
     sumsq: float = 0.0
     fired_ts: int = -1
     best: tuple[Verdict, int, dict[str, Any]] | None = None
 
-    def add(self, child: str, size: float, ts: int) -> None:
+    def add(self, child: str, size: float, ts: int, price: float) -> None:
         old = self.children.get(child)
         if old is None:
             self.children[child] = size
             self.first[child] = ts
+            self.price[child] = price
+            self.prices[price] = self.prices.get(price, 0) + 1
             self.order.append((ts, child))
             self.sumsq += size * size
         else:
@@ -103,6 +110,13 @@ class _Side:
             _, child = self.order.popleft()
             size = self.children.pop(child, 0.0)
             self.first.pop(child, None)
+            p = self.price.pop(child, None)
+            if p is not None:
+                n = self.prices.get(p, 0) - 1
+                if n > 0:
+                    self.prices[p] = n
+                else:
+                    self.prices.pop(p, None)
             self.total -= size
             self.sumsq -= size * size
         if not self.children:  # reset float residue
@@ -171,7 +185,7 @@ class SplitOrderDetector(DetectorBase):
         else:
             tr.seq += 1
             child = f"#{tr.seq}"
-        side.add(child, size, ev.ts)
+        side.add(child, size, ev.ts, ev.price)
         if side.fired_ts >= 0:
             if ev.ts - side.fired_ts < self.window_ns:
                 return None  # this parent was reported; one finding per episode
@@ -192,6 +206,8 @@ class SplitOrderDetector(DetectorBase):
             Threshold("max_child_cv", cv, cfg.max_child_cv, at_most=True, calibrates=False),
             Threshold("max_opposite_share", opp, cfg.max_opposite_share, at_most=True,
                       calibrates=False),
+            Threshold("min_distinct_prices", float(len(side.prices)),
+                      float(cfg.min_distinct_prices), calibrates=False),
         ]
         verdict = evaluate(checks)
         largest = 0.0
@@ -215,6 +231,7 @@ class SplitOrderDetector(DetectorBase):
             "mean_child_size": r6(mean), "child_size_cv": r6(cv),
             "largest_child": r6(largest), "largest_child_share": r6(largest / side.total),
             "opposite_volume": r6(other.total), "opposite_share": r6(opp),
+            "distinct_prices": len(side.prices),
             "first_child_ts": first_ts, "last_child_ts": ev.ts,
             "span_ms": ms(ev.ts - first_ts), "window_s": cfg.window_s,
             "child_order_ids": children[:50],

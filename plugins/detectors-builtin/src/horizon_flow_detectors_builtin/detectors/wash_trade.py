@@ -92,7 +92,7 @@ class WashTradeConfig:
     #: Largest |net position change| of any member over its volume inside the cluster.
     max_net_ratio: float = attrs.field(default=0.05, validator=fraction)
     #: Smallest share of each member's volume that is with other members.
-    min_internal_share: float = attrs.field(default=0.8, validator=fraction)
+    min_internal_share: float = attrs.field(default=0.9, validator=fraction)
     #: Delay between a cluster first passing and its confirmation (and finding).
     confirm_after_s: float = attrs.field(default=300.0, validator=non_negative)
     #: Largest group of wallets considered.
