@@ -59,10 +59,15 @@ def test_banner_shows_the_facts_on_one_screen(monkeypatch: pytest.MonkeyPatch) -
     assert len(lines) <= 24 and max(len(x) for x in lines) <= 200
     assert "pid 1234" in lines[1] and "run r1" in lines[1]
     assert any("not loaded: broken (failed)" in x for x in lines)
-    assert any(x.startswith("venue polymarket (horizon-flow-venue-polymarket)") for x in lines)
     assert any("detectors: spoofing, wash_trade; profilers: kirilenko" == x for x in lines)
-    assert any("desk (url from $DESK_WEBHOOK_URL; categories spoofing, feed.*; severity >= high)"
-               in x for x in lines)
+    assert ("alert route desk (url from $DESK_WEBHOOK_URL; categories spoofing, feed.*; "
+            "severity >= high)") in lines
+    venue = next(x for x in lines if x.startswith("venue polymarket"))
+    assert venue.startswith("venue polymarket (horizon-flow-venue-polymarket), engine "
+                            "polymarket: wss://polygon-mainnet.example.com/")
+    stores = next(x for x in lines if x.startswith("stores:"))
+    assert "postgresql://" in stores and "db.internal" in stores
+    assert stores.endswith(" ; audit data/audit.db")
     assert any("http://127.0.0.1:9464 (/metrics)" in x for x in lines)
     assert any("data/feeds/<venue>/<UTC date>.jsonl" in x for x in lines)
 
@@ -75,12 +80,14 @@ def test_banner_redacts_urls_passwords_and_env_secrets(monkeypatch: pytest.Monke
     for secret in ("sk-live-4f9a8b7c6d5e", "dbpassw0rd", "hunter2", "T000/B000",
                    "a952bcbe-ec3b-4b5b-b8f9-11dae589608c"):
         assert secret not in text
-    assert "wss://polygon-mainnet.example.com/***" in text
-    assert "postgresql://***@db.internal" in text
+    assert "wss://polygon-mainnet.example.com/" in text  # scheme and host stay readable
+    assert "@db.internal" in text
 
 
 def test_banner_says_when_feeds_are_not_recorded_and_when_resuming() -> None:
-    lines = banner_lines(facts(feeds_dir=None, metrics_url=None, resumed="RESUMING after x"))
+    lines = banner_lines(facts(feeds_dir=None, metrics_url=None, resumed="RESUMING after x",
+                               routes={}))
+    assert "alert routes: none" in lines
     assert any("OFF (live findings cannot be replayed)" in x for x in lines)
     assert any(x.startswith("metrics: off") for x in lines)
     assert lines[-1] == "RESUMING after x"

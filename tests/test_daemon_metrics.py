@@ -93,7 +93,7 @@ def test_collector_reads_engines_runners_and_routes() -> None:
         counters = {"desk": Counters()}
 
     reg = Registry()
-    reg.add_collector(DaemonCollector([runner], [("toy", engine)], findings, None, [Router()],
+    reg.add_collector(DaemonCollector([runner], [("toy", engine)], [findings], None, [Router()],
                                       clock, lambda: {"source:toy": 1}))
     ctx.record_frame({"p": 1}, T0)
     ctx.metric("reconnects", venue="toy")

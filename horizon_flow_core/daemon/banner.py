@@ -90,11 +90,14 @@ def banner_lines(f: BannerFacts) -> list[str]:
         f"detectors: {_join(f.detectors)}; profilers: {_join(f.profilers)}",
     ]
     for v in f.venues:
-        lines.append(f"venue {v.name} ({v.plugin}): {v.endpoint or 'default endpoint'}, "
-                     f"engine {v.engine}")
-    lines.append(f"stores: flow {f.flow_store}, audit {f.audit_store}")
-    routes = [_route(n, c) for n, c in sorted(f.routes.items())]
-    lines.append(f"alert routes: {_join(routes)}")
+        # the endpoint goes last: redaction takes a URL up to the next space
+        lines.append(f"venue {v.name} ({v.plugin}), engine {v.engine}: "
+                     f"{v.endpoint or 'default endpoint'}")
+    lines.append(f"stores: flow {f.flow_store} ; audit {f.audit_store}")
+    if not f.routes:
+        lines.append("alert routes: none")
+    for name, cfg in sorted(f.routes.items()):
+        lines.append(f"alert route {_route(name, cfg)}")
     lines.append("feed logs: " + (f"{f.feeds_dir}/<venue>/<UTC date>.jsonl" if f.feeds_dir
                                   else "OFF (live findings cannot be replayed)"))
     # shown without its path: the redaction masks URL paths, and this one is always /metrics

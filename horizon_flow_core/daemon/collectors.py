@@ -34,13 +34,25 @@ _NAME = re.compile(r"[^a-zA-Z0-9_]")
 
 
 class FindingCounter:
-    """``on_finding`` callback counting findings by (category, severity)."""
+    """``on_finding`` callback counting findings by (category, severity).
+
+    One per engine: each is updated by its engine's thread only (``+=`` on a
+    shared dict from several threads could lose counts); :func:`sum_counts`
+    adds them up when read.
+    """
 
     def __init__(self) -> None:
         self.counts: Counter[tuple[str, str]] = Counter()
 
     def __call__(self, finding: Any) -> None:
         self.counts[(finding.category, finding.severity)] += 1
+
+
+def sum_counts(counters: Sequence[FindingCounter]) -> Counter[tuple[str, str]]:
+    out: Counter[tuple[str, str]] = Counter()
+    for c in counters:
+        out.update(dict(c.counts))
+    return out
 
 
 class StoreLatency:
@@ -80,7 +92,7 @@ class StoreLatency:
 
 class DaemonCollector:
     def __init__(self, runners: Sequence[VenueRunner], engines: Sequence[tuple[str, Any]],
-                 findings: FindingCounter, store_latency: StoreLatency | None,
+                 findings: Sequence[FindingCounter], store_latency: StoreLatency | None,
                  alert_sinks: Sequence[Any], clock: Callable[[], int],
                  source_errors: Callable[[], dict[str, int]],
                  extra_errors: Callable[[], dict[str, int]] = dict) -> None:
@@ -132,7 +144,7 @@ class DaemonCollector:
                     value, venue=v, **dict(labels))
 
         found = reg.counter("flow_findings_total", "findings emitted, by category and severity")
-        for (cat, sev), n in list(self.findings.counts.items()):
+        for (cat, sev), n in sorted(sum_counts(self.findings).items()):
             found.set_total(n, category=cat, severity=sev)
 
         errors = reg.counter("flow_component_errors_total",

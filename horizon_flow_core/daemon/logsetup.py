@@ -15,6 +15,7 @@ stream for a freshly opened file of the same name.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from ..logs import ROOT, THIRD_PARTY_LOGGERS, setup_logging
@@ -27,6 +28,8 @@ class DaemonLogging:
     def __init__(self, config: LoggingConfig, *, stream: Any = None,
                  level_override: str | None = None) -> None:
         self.config = config
+        if config.file:
+            Path(config.file).parent.mkdir(parents=True, exist_ok=True)
         level_name = (level_override or config.level).upper()
         level = logging.getLevelName(level_name)
         self.handler = setup_logging(level if isinstance(level, int) else logging.INFO,

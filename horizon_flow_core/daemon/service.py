@@ -57,7 +57,7 @@ from ..runner import plugin_versions
 from ..stores.resolve import open_audit_sink, open_flow_store
 from .banner import BannerFacts, VenueLine, render_banner, venue_endpoint
 from .chain_check import ChainVerifier
-from .collectors import DaemonCollector, FindingCounter, StoreLatency
+from .collectors import DaemonCollector, FindingCounter, StoreLatency, sum_counts
 from .config import DaemonConfig, LoggingConfig, MetricsConfig, section
 from .files import write_atomic
 from .housekeeping import Periodic
@@ -125,7 +125,7 @@ class FlowDaemon:
         self.alert_sinks: list[Any] = []
         self.source_errors: Counter[str] = Counter()
         self.extra_errors: Counter[str] = Counter()
-        self.findings = FindingCounter()
+        self.findings: list[FindingCounter] = []
         self.previous: PreviousRun | None = None
         self.metrics_server: MetricsServer | None = None
         self.textfile: TextfileWriter | None = None
@@ -220,7 +220,9 @@ class FlowDaemon:
             engine = build_engine(cfg, pm, store=self.store, audit=self.audit,
                                   venue=engine_name if d.engine_per_venue else None,
                                   runtime=self.runtime, alerts=False)
-            engine.on_finding(self.findings)
+            counter = FindingCounter()
+            self.findings.append(counter)
+            engine.on_finding(counter)
             engine.on_finding(self._alert_forwarder(engine))
             self.engines[engine_name] = engine
             q: queue.Queue[QueueItem] = queue.Queue(maxsize=d.queue_size)
@@ -552,7 +554,7 @@ class FlowDaemon:
                       "last_verify_wall_ns": chain.last_run_wall_ns if chain else 0,
                       "head_seq": self.audit.head[0] if self.audit else 0},
             "alerts": alerts, "quarantined": quarantined,
-            "findings": sum(self.findings.counts.values()),
+            "findings": sum(sum_counts(self.findings).values()),
         }
 
     def _write_status(self) -> None:
