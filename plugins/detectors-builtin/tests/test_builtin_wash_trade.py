@@ -160,3 +160,36 @@ def test_config_validation():
         WashTradeConfig(max_cluster_size=9)
     with pytest.raises(ValueError, match="max_net_ratio"):
         WashTradeConfig(max_net_ratio=-0.1)
+
+
+def crosses(*, rest_ms: float, n: int = 10, size: float = 200.0, quick_every: int = 0
+            ) -> Script:
+    """A and B alternate: one rests an offer, the other takes it ``rest_ms`` later
+    (50 ms later for every ``quick_every``-th one)."""
+    s = Script()
+    t = 0.0
+    for i in range(n):
+        seller, buyer = ("A", "B") if i % 2 == 0 else ("B", "A")
+        rest = 50.0 if quick_every and i % quick_every == 0 else rest_ms
+        s.at(t).place(seller, f"o{i}", "sell", 0.50, size)
+        s.at(t + rest).execute(taker=buyer, taker_oid=f"t{i}", maker=seller,
+                               maker_oid=f"o{i}", side="buy", price=0.50, size=size)
+        t += rest + 10_000
+    return s
+
+
+def test_prearranged_crosses_are_counted_where_order_ages_are_known():
+    (f,) = drive(WashTradeDetector(), crosses(rest_ms=50).events)
+    assert f.evidence["members"] == ["A", "B"]
+    assert f.evidence["executions_with_known_order_age"] == 10
+    assert f.evidence["prearranged_crosses"] == 10
+
+
+def test_two_quoters_hitting_each_others_resting_quotes_are_not_prearranged():
+    det = WashTradeDetector()
+    assert drive(det, crosses(rest_ms=3000).events) == []
+    det = WashTradeDetector()  # a few quick ones among them: still short of half
+    assert drive(det, crosses(rest_ms=3000, quick_every=3).events) == []
+    miss = det.near_misses()[0]
+    assert miss["threshold"] == "min_prearranged_share"
+    assert 0.3 <= miss["value"] < 0.5 and miss["required"] == 0.5

@@ -14,6 +14,13 @@ Two patterns:
   ``min_trades``), and leaves every member's position where it started
   (``|net| <= max_net_ratio`` of its volume inside the group).
 
+Where the venue publishes order placements, wash trades show as
+*prearranged crosses*: the passive order is taken by the other member within
+``prearranged_ms`` of being placed. Market makers that end up trading a lot
+with each other hit quotes that have rested for seconds; so where order ages
+are known, at least ``min_prearranged_share`` of the cluster's executions
+must be such crosses.
+
 A cluster that passes is not reported at once: it is judged again
 ``confirm_after_s`` later (or when the feed ends), with the members' totals
 as they are then. A market maker whose first counterparty of the day looks
@@ -93,6 +100,11 @@ class WashTradeConfig:
     max_net_ratio: float = attrs.field(default=0.05, validator=fraction)
     #: Smallest share of each member's volume that is with other members.
     min_internal_share: float = attrs.field(default=0.9, validator=fraction)
+    #: A passive order taken this soon after its placement is a prearranged cross.
+    prearranged_ms: float = attrs.field(default=500.0, validator=positive)
+    #: Where order ages are known: smallest share of the cluster's executions
+    #: that are prearranged crosses.
+    min_prearranged_share: float = attrs.field(default=0.5, validator=fraction)
     #: Delay between a cluster first passing and its confirmation (and finding).
     confirm_after_s: float = attrs.field(default=300.0, validator=non_negative)
     #: Largest group of wallets considered.
@@ -114,6 +126,8 @@ class _Pair:
     gross: float = 0.0
     net_lo: float = 0.0  # bought minus sold by the lexically smaller member
     trades: int = 0
+    aged: int = 0  # executions whose passive order's age is known
+    quick: int = 0  # ... of which prearranged crosses
     last_ts: int = 0
 
 
@@ -134,7 +148,7 @@ class WashTradeDetector(DetectorBase):
     name = "wash_trade"
     category = "wash_trade"
     citation = CITATION
-    kinds = frozenset({"order.filled", "trade.tape"})
+    kinds = frozenset({"order.filled", "trade.tape", "order.placed"})
 
     def __init__(self, config: WashTradeConfig | None = None) -> None:
         cfg = config or WashTradeConfig()
@@ -143,11 +157,17 @@ class WashTradeDetector(DetectorBase):
         self.window_ns = s_to_ns(cfg.window_s)
         self.dedupe_ns = ms_to_ns(cfg.dedupe_window_ms)
         self.cooldown_ns = ms_to_ns(cfg.self_trade_cooldown_ms)
-        self._seen: dict[ExecKey, int] = {}
+        # execution key -> its record [ts, market, buyer, seller, size, price, tx,
+        # passive order age known (0/1), prearranged cross (0/1)]
+        self._seen: dict[ExecKey, list[Any]] = {}
         self._seen_q: deque[tuple[int, ExecKey]] = deque()
         self._halves: dict[tuple[str, int, float, float, str], tuple[str, str]] = {}
         self._halves_q: deque[tuple[int, tuple[str, int, float, float, str]]] = deque()
-        self._execs: deque[tuple[int, str, str, str, float, float, str | None]] = deque()
+        self._execs: deque[list[Any]] = deque()
+        self.prearranged_ns = ms_to_ns(cfg.prearranged_ms)
+        self._placed: dict[tuple[str, str], int] = {}  # (market, order id) -> placed ts
+        self._placed_q: deque[tuple[int, tuple[str, str]]] = deque()
+        self._order_markets: dict[str, int] = {}  # markets with order events -> last ts
         self._pairs: dict[tuple[str, str, str], _Pair] = {}
         self._actors: dict[tuple[str, str], _Actor] = {}
         self._self: dict[tuple[str, str], _SelfTrades] = {}
@@ -170,6 +190,13 @@ class WashTradeDetector(DetectorBase):
         return found
 
     def _on_execution(self, ev: MarketEvent) -> list[AnomalyFinding] | None:
+        if ev.kind == "order.placed":
+            if ev.order_id is not None:
+                okey = (ev.market_id, ev.order_id)
+                self._placed[okey] = ev.ts
+                self._placed_q.append((ev.ts + self.prearranged_ns, okey))
+                self._order_markets[ev.market_id] = ev.ts
+            return None
         size, price = ev.size, ev.price
         if ev.actor_id is None or ev.side not in (BUY, SELL) or not size or price is None:
             return None
@@ -186,13 +213,32 @@ class WashTradeDetector(DetectorBase):
         else:
             buyer, seller = cp, actor
         key: ExecKey = (ev.ts, price, size, buyer, seller)
-        if key in self._seen:
-            return None  # the other participant's fill, or the tape print, of a counted execution
-        self._seen[key] = ev.ts
+        record = self._seen.get(key)
+        if record is not None:
+            # the other participant's fill, or the tape print, of a counted execution
+            self._age(record, ev)
+            return None
+        record = [ev.ts, ev.market_id, buyer, seller, size, price, ev.tx_hash, 0, 0]
+        self._seen[key] = record
         self._seen_q.append((ev.ts + self.dedupe_ns, key))
         if buyer == seller:
             return self._self_trade(ev, buyer, size, price)
-        return self._execution(ev, buyer, seller, size, price)
+        return self._execution(ev, record)
+
+    def _age(self, record: list[Any], ev: MarketEvent) -> None:
+        """Note how long the passive order of this execution had rested, if known."""
+        if (record[7] or ev.kind != "order.filled" or ev.aggressor is not False
+                or ev.order_id is None or ev.market_id not in self._order_markets
+                or record[2] == record[3]):
+            return
+        placed = self._placed.get((ev.market_id, ev.order_id))
+        quick = 1 if placed is not None and ev.ts - placed <= self.prearranged_ns else 0
+        record[7], record[8] = 1, quick
+        lo, hi = sorted((record[2], record[3]))
+        p = self._pairs.get((record[1], lo, hi))
+        if p is not None:
+            p.aged += 1
+            p.quick += quick
 
     def _pair_half(self, ev: MarketEvent, actor: str, size: float, price: float
                    ) -> tuple[str, str] | None:
@@ -245,10 +291,11 @@ class WashTradeDetector(DetectorBase):
 
     # ------------------------------------------------------------------ clusters
 
-    def _execution(self, ev: MarketEvent, buyer: str, seller: str, size: float, price: float
-                   ) -> list[AnomalyFinding] | None:
+    def _execution(self, ev: MarketEvent, record: list[Any]) -> list[AnomalyFinding] | None:
         m = ev.market_id
-        self._add(ev.ts, m, buyer, seller, size, price, ev.tx_hash, +1)
+        buyer, seller, size, price = record[2], record[3], record[4], record[5]
+        self._add(record, +1)
+        self._age(record, ev)
         lo, hi = (buyer, seller) if buyer < seller else (seller, buyer)
         rec = self._recent.get((m, lo, hi))
         if rec is None:
@@ -367,6 +414,7 @@ class WashTradeDetector(DetectorBase):
         cfg = self.cfg
         volume = 0.0
         trades = 0
+        aged = quick = 0
         per: dict[str, dict[str, float]] = {x: {"bought": 0.0, "sold": 0.0} for x in members}
         pairs = []
         for i, a in enumerate(members):
@@ -376,6 +424,8 @@ class WashTradeDetector(DetectorBase):
                     continue
                 volume += p.gross
                 trades += p.trades
+                aged += p.aged
+                quick += p.quick
                 a_bought = (p.gross + p.net_lo) / 2
                 per[a]["bought"] += a_bought
                 per[a]["sold"] += p.gross - a_bought
@@ -402,18 +452,22 @@ class WashTradeDetector(DetectorBase):
             Threshold("max_net_ratio", net_ratio, cfg.max_net_ratio, at_most=True,
                       calibrates=False),
             Threshold("min_internal_share", share, cfg.min_internal_share),
+            # only where the venue shows how long the passive orders rested
+            *([Threshold("min_prearranged_share", quick / aged, cfg.min_prearranged_share,
+                         calibrates=False)] if aged and aged * 2 >= trades else []),
         ])
         facts = {"positions": positions, "pairs": pairs, "cluster_volume": r6(volume),
                  "trades": trades, "max_net_ratio": r6(net_ratio),
-                 "min_internal_share": r6(share), "_per": per}
+                 "min_internal_share": r6(share), "executions_with_known_order_age": aged,
+                 "prearranged_crosses": quick, "_per": per}
         return verdict, facts
 
     # ------------------------------------------------------------------ rolling sums
 
-    def _add(self, ts: int, m: str, buyer: str, seller: str, size: float, price: float,
-             tx: str | None, sign: int) -> None:
+    def _add(self, record: list[Any], sign: int) -> None:
+        ts, m, buyer, seller, size = record[0], record[1], record[2], record[3], record[4]
         if sign > 0:
-            self._execs.append((ts, m, buyer, seller, size, price, tx))
+            self._execs.append(record)
         lo, hi = (buyer, seller) if buyer < seller else (seller, buyer)
         pkey = (m, lo, hi)
         p = self._pairs.get(pkey)
@@ -422,6 +476,9 @@ class WashTradeDetector(DetectorBase):
         p.gross += sign * size
         p.net_lo += sign * (size if lo == buyer else -size)
         p.trades += sign
+        if sign < 0:
+            p.aged -= record[7]
+            p.quick -= record[8]
         if sign > 0:
             p.last_ts = ts
         if p.trades <= 0:
@@ -442,15 +499,16 @@ class WashTradeDetector(DetectorBase):
                 del self._actors[akey]
 
     def _drop_oldest(self) -> None:
-        ts, m, buyer, seller, size, price, tx = self._execs.popleft()
-        self._add(ts, m, buyer, seller, size, price, tx, -1)
+        self._add(self._execs.popleft(), -1)
 
     def _expire(self, now: int) -> None:
         q = self._seen_q
         while q and q[0][0] < now:
-            _, key = q.popleft()
-            if self._seen.get(key, now) + self.dedupe_ns < now:
-                del self._seen[key]
+            self._seen.pop(q.popleft()[1], None)
+        pq = self._placed_q
+        while pq and pq[0][0] < now:
+            _, pkey = pq.popleft()
+            self._placed.pop(pkey, None)
         hq = self._halves_q
         while hq and hq[0][0] < now:
             _, hkey = hq.popleft()
@@ -478,6 +536,8 @@ class WashTradeDetector(DetectorBase):
             del self._fired[m]
         while self._execs and self._execs[0][0] < before_ts:
             self._drop_oldest()
+        for m in [m for m, ts in self._order_markets.items() if ts < before_ts]:
+            del self._order_markets[m]
 
     def stats(self) -> dict[str, int]:
         return {"executions": len(self._execs), "pairs": len(self._pairs),
