@@ -99,6 +99,8 @@ def test_collector_reads_engines_runners_and_routes() -> None:
     ctx.metric("reconnects", venue="toy")
     ctx.metric("toy_reconnects")  # a venue prefixing its own name counts the same
     ctx.metric("frames_weird-name", 2.0, venue="toy", shard="a")
+    ctx.metric("toy_ws_reconnects_total", feed="market")  # counted as a reconnect
+    ctx.metric("toy_rejects_total")  # counted by reject(), not twice
     ctx.reject("bad frame", "x")
     events = [make_event("toy", "M", "trade.tape", T0 + i * NS, price=0.5, size=s, side="buy")
               for i, s in enumerate([5.0, 12.0, 25.0])]
@@ -111,7 +113,7 @@ def test_collector_reads_engines_runners_and_routes() -> None:
     s = parse(reg.render())
     assert s['flow_events_ingested_total{venue="toy"}'] == 3
     assert s['flow_frames_received_total{venue="toy"}'] == 1
-    assert s['flow_reconnects_total{venue="toy"}'] == 2
+    assert s['flow_reconnects_total{venue="toy"}'] == 3
     assert s['flow_rejects_total{venue="toy"}'] == 1
     assert s['flow_source_frames_weird_name_total{shard="a",venue="toy"}'] == 2
     assert s['flow_findings_total{category="big_trade",severity="high"}'] == 1

@@ -109,10 +109,10 @@ class FlowDaemon:
         self.dcfg: DaemonConfig = section(config, "daemon", DaemonConfig)
         self.mcfg: MetricsConfig = section(config, "metrics", MetricsConfig)
         self.lcfg: LoggingConfig = section(config, "logging", LoggingConfig)
+        self.venue_names = configured_venues(config, self.dcfg, venues)
         self.logging: DaemonLogging | None = None
         if configure_logging:
             self.logging = DaemonLogging(self.lcfg, stream=log_stream, level_override=log_level)
-        self.venue_names = configured_venues(config, self.dcfg, venues)
         self.run_id = uuid.uuid4().hex
         self.config_hash = config_hash(config)
         self.registry = Registry()

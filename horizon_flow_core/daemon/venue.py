@@ -116,17 +116,15 @@ class VenueRunner:
                         "logged", self.name)
 
     def metric(self, name: str, value: float = 1.0, **labels: Any) -> None:
-        # venues name counters "reconnects" or "kalshi_reconnects"; one name per meaning
-        prefix = self.name + "_"
-        if name.startswith(prefix):
-            name = name[len(prefix):]
-        if name == "reconnects":
+        # venues spell one meaning several ways ("reconnects", "kalshi_reconnects",
+        # "polymarket_ws_reconnects_total"): strip the venue prefix and "_total"
+        base = metric_base(self.name, name)
+        if base == "reconnects" or base.endswith("_reconnects"):
             self.reconnects += int(value)
             return
-        if name == "rejects":
+        if base == "rejects" or base.endswith("_rejects"):
             return  # counted by reject(), which every source calls for each reject
-        key = (_METRIC_NAME.sub("_", name),
-               tuple(sorted((str(k), str(v)) for k, v in labels.items() if k != "venue")))
+        key = (base, tuple(sorted((str(k), str(v)) for k, v in labels.items() if k != "venue")))
         self.source_counts[key] = self.source_counts.get(key, 0.0) + value
 
     # ------------------------------------------------------------------ reads
@@ -140,3 +138,12 @@ class VenueRunner:
         last = self.last_event_wall_ns if self.last_event_wall_ns is not None else (
             self.started_wall_ns)
         return max(0.0, (now_ns - last) / 1e9)
+
+
+def metric_base(venue: str, name: str) -> str:
+    """A source's counter name without the venue prefix and ``_total``, as a metric name part."""
+    if name.startswith(venue + "_"):
+        name = name[len(venue) + 1:]
+    if name.endswith("_total"):
+        name = name[: -len("_total")]
+    return _METRIC_NAME.sub("_", name) or "unnamed"
