@@ -32,12 +32,13 @@ def redact(text: str) -> str:
     def _url(m: re.Match[str]) -> str:
         rest = m.group("rest")
         if "@" in rest.split("/", 1)[0]:
-            rest = "***@" + rest.split("@", 1)[1]
+            rest = "<redacted>@" + rest.split("@", 1)[1]
         host, sep, path = rest.partition("/")
-        return f"{m.group('scheme')}{host}{'/***' if sep and path else sep}"
+        tail = "/<redacted>" if sep and path else sep
+        return f"{m.group('scheme')}{host}{tail}"
 
     text = _URL_SECRET.sub(_url, text)
-    text = _QUERY_SECRET.sub(r"\1***", text)
+    text = _QUERY_SECRET.sub(r"\1<redacted>", text)
     for name, value in _secret_env_values():
         if value and value in text:
             text = text.replace(value, f"<{name}>")
@@ -74,6 +75,21 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
         return dumps(out).decode()
+
+
+def teardown_logging() -> None:
+    """Undo :func:`setup_logging` (an in-process ``main()`` leaves logging as it found it)."""
+    root = logging.getLogger(ROOT)
+    for h in list(root.handlers):
+        if getattr(h, "_horizon_flow", False):
+            root.removeHandler(h)
+            h.close()
+    root.propagate = True
+    root.setLevel(logging.NOTSET)
+    for name in THIRD_PARTY_LOGGERS:
+        lg = logging.getLogger(name)
+        for f in [f for f in lg.filters if isinstance(f, RedactingFilter)]:
+            lg.removeFilter(f)
 
 
 def setup_logging(level: int = logging.WARNING, *, json: bool = False,

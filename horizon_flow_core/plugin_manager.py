@@ -108,7 +108,9 @@ class PluginManager:
         self.order = list(order)
         self.strict = bool(os.environ.get(ENV_STRICT)) if strict is None else strict
         self.records: dict[str, PluginRecord] = {}
-        self._collected: dict[str, list[Any]] = {}
+        # hook name -> [(record name, spec)]: the owner is kept so a plugin
+        # refused by a later hook contributes nothing from earlier ones
+        self._collected: dict[str, list[tuple[str, Any]]] = {}
         self._conflicts: dict[str, list[str]] = {}
         from . import builtin_plugin
 
@@ -206,9 +208,22 @@ class PluginManager:
 
     # ------------------------------------------------------------------ collection
     def _collect(self, hook_name: str) -> list[Any]:
+        """What one registration hook registered, from plugins still active.
+
+        Every registration hook runs the first time any is asked for, so a
+        plugin refused by one hook (an unsupported API version, a raising
+        hook) is known before any of its components is handed out.
+        """
+        if hook_name not in self._collected:
+            for name in REGISTRATION_HOOKS:
+                if name not in self._collected:
+                    self._collected[name] = self._call_registration(name)
+        return [spec for owner, spec in self._collected[hook_name]
+                if self.records.get(owner) is not None
+                and self.records[owner].status in ("active", "conflict")]
+
+    def _call_registration(self, hook_name: str) -> list[tuple[str, Any]]:
         """Call one registration hook plugin by plugin, keeping what each returned."""
-        if hook_name in self._collected:
-            return self._collected[hook_name]
         kind, spec_cls = REGISTRATION_HOOKS[hook_name]
         hook = getattr(self.pm.hook, hook_name)
         by_name: dict[str, list[Any]] = {}
@@ -237,7 +252,9 @@ class PluginManager:
                     rec.status = "incompatible"
                     rec.error = (f"{kind} {getattr(spec, 'name', getattr(spec, 'path', '?'))!r} "
                                  f"was built for plugin API {api}; horizon-flow {__version__} "
-                                 f"supports {describe_supported_api_versions()}")
+                                 f"supports {describe_supported_api_versions()} (install a "
+                                 f"{rec.distribution} release built for that, or a horizon-flow "
+                                 f"release supporting API {api})")
                     log.warning("plugin %s refused: %s", rec.name, rec.error)
                     break
             else:
@@ -250,7 +267,7 @@ class PluginManager:
                     if kind != "config_section" and _norm(cname) in self.disable:
                         continue
                     by_name.setdefault(cname, []).append((rec, spec))
-        out: list[Any] = []
+        out: list[tuple[str, Any]] = []
         for cname, entries in sorted(by_name.items()):
             if len(entries) > 1:
                 owners = sorted(f"{r.distribution} ({r.name})" for r, _ in entries)
@@ -260,8 +277,7 @@ class PluginManager:
                     r.error = (f"{kind} name {cname!r} is registered by more than one plugin: "
                                f"{' and '.join(owners)}")
                 continue
-            out.append(entries[0][1])
-        self._collected[hook_name] = out
+            out.append((entries[0][0].name, entries[0][1]))
         return out
 
     def _ordered(self, specs: list[S]) -> list[S]:

@@ -147,6 +147,7 @@ def run_scan(feed: str | Path, *, config: FlowConfig | None = None,
                       feed_log=str(feed_path), config_path=config.source)
     engine = build_engine(config, pm, store=store, audit=audit, venue=venue, runtime=runtime,
                           alerts=alerts)
+    pm.call_lifecycle("flow_startup", runtime=runtime)
     digest = hashlib.sha256()
     engine.on_finding(lambda f: digest.update(canonical(f.to_dict()) + b"\n"))
     started_payload = {"mode": mode, "config_hash": cfg_hash, "feed": feed_path.name,
@@ -192,6 +193,7 @@ def run_scan(feed: str | Path, *, config: FlowConfig | None = None,
                                            findings=summary.findings, profiles=summary.profiles,
                                            finished_wall_ns=time.time_ns(), status=status))
         store.close()
+        pm.call_lifecycle("flow_shutdown", runtime=runtime)
     summary.by_severity = dict(sorted(engine.findings_by_severity.items()))
     summary.findings_digest = digest.hexdigest()
     return summary

@@ -168,7 +168,8 @@ def test_a_record_built_for_another_api_is_refused_saying_what_works() -> None:
     rec = pm.records["future"]
     assert rec.status == "incompatible"
     assert rec.error == (f"detector 'future' was built for plugin API 2; horizon-flow "
-                         f"{__version__} supports plugin API 1")
+                         f"{__version__} supports plugin API 1 (install a future release built "
+                         "for that, or a horizon-flow release supporting API 2)")
     assert pm.records["today"].status == "active"
     listed = {r.name: r.to_dict() for r in pm.listing()}
     assert listed["future"]["status"] == "incompatible"
@@ -191,9 +192,6 @@ def test_the_wording_lists_every_supported_version(monkeypatch: pytest.MonkeyPat
     assert core_version.describe_supported_api_versions() == "plugin API 1, 2 or 3"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core: a plugin turned incompatible by a later registration hook keeps the components "
-    "its earlier hooks registered (plugin_manager._collect caches per hook)"))
 def test_an_incompatible_plugin_contributes_nothing() -> None:
     class Mixed:
         __name__ = "mixed"

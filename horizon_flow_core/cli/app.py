@@ -86,7 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(args, debug)
     try:
         return _main(args, debug)
-    finally:  # main() may be called in-process (tests, embedding): leave the env as found
+    finally:  # main() may be called in-process (tests, embedding): leave things as found
+        from ..logs import teardown_logging
+
+        teardown_logging()
         if saved is None:
             os.environ.pop("HORIZON_FLOW_NO_PLUGINS", None)
         else:

@@ -13,7 +13,8 @@ def load(config_path: Path | None) -> tuple[FlowConfig, PluginManager]:
     """The config (defaults when no file) and the plugin manager its ``[plugins]`` asks for."""
     if config_path is None:
         pm = get_plugin_manager()
-        return FlowConfig(), pm
+        # the defaults of every installed plugin's sections, not bare FlowConfig()
+        return load_config(None, pm), pm
     raw = read_toml(config_path)
     pm = get_plugin_manager(plugins_table(raw, str(config_path)))
     return load_config(config_path, pm), pm

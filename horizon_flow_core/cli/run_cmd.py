@@ -8,7 +8,6 @@ from pathlib import Path
 
 import typer
 
-from ..daemon.service import FlowDaemon
 from .common import load
 
 
@@ -28,6 +27,8 @@ def run(
     Every raw frame is recorded to data/feeds/<venue>/<UTC date>.jsonl for
     `flow replay --venue`. SIGTERM/SIGINT drain and exit 0; SIGHUP reopens logs.
     """
+    from ..daemon.service import FlowDaemon  # imported here: `flow --help` stays light
+
     cfg, pm = load(config)
     explicit = os.environ.get("HORIZON_FLOW_LOG_LEVEL")
     if "--log-level" in sys.argv:

@@ -201,8 +201,8 @@ def diff(
                     "only_in_b": [f.to_dict() for f in order[1]],
                     "changed": [{"a": x.to_dict(), "b": y.to_dict()} for x, y in changed]})
     else:
-        console.print(f"{common} findings in both ({len(changed)} judged differently); "
-                      f"{len(only_a)} only in A ({a}); {len(only_b)} only in B ({b})",
+        console.print(f"{common} findings in both; {len(only_a)} only in A ({a}); "
+                      f"{len(only_b)} only in B ({b}); {len(changed)} judged differently",
                       markup=False)
         rows = [["A", format_ts(f.ts), f.category, f.severity, f.market_id, f.actor_id or "-",
                  f.message] for f in order[0]]

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from .episodes import CATEGORIES
 from .feed import write_feed
-from .generator import DEFAULT_START_TS, generate, generate_stream
+from .generator import DEFAULT_START_TS, SyntheticStream, generate, generate_stream
 from .model import SYNTHETIC_VENUE, Episode, MarketSpec, Scenario, default_markets
 from .scoring import EpisodeMatch, Score, score_findings
 
 __all__ = [
     "CATEGORIES", "DEFAULT_START_TS", "SYNTHETIC_VENUE", "Episode", "EpisodeMatch",
-    "MarketSpec", "Scenario", "Score", "default_markets", "generate", "generate_stream",
-    "score_findings", "write_feed",
+    "MarketSpec", "Scenario", "Score", "SyntheticStream", "default_markets", "generate",
+    "generate_stream", "score_findings", "write_feed",
 ]

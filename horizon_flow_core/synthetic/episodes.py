@@ -279,13 +279,12 @@ def wash_self(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> T
     crossed = 0
     for i in range(rounds):
         side = SELL if i % 2 == 0 else BUY
-        ticks = yield from _room(m, side)
+        # Alone inside the spread, so the cross meets nobody else.
+        ticks = yield from _room(m, side, tries=240, join=False)
         if ticks is not None:
             order = sim.place(m, actor, side, ticks, size, post_only=True)
-            yield _ms(rng, 20, 100)
             if order is not None and sim.is_resting(order):
-                sim.place(m, actor, _opposite(side), order.ticks,
-                          round_size(m, _through(m, side, order.ticks)), ioc=True,
+                sim.place(m, actor, _opposite(side), order.ticks, order.size, ioc=True,
                           allow_self=True)
                 crossed += 1
             if order is not None and sim.is_resting(order):

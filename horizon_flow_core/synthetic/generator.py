@@ -144,39 +144,73 @@ def _late(world: World, category: str, index: int, m: MarketSim, out: list[Episo
     yield from episode_task(world, category, index, m, out)
 
 
+class SyntheticStream(Iterator[MarketEvent]):
+    """The lazy event stream of :func:`generate_stream` (an iterator of events).
+
+    ``episodes`` collects the episodes planted so far; ``state_sizes()``
+    reports what the simulation holds, to check that memory stays bounded.
+    """
+
+    def __init__(self, seed: int, n_events: int, n_markets: int, n_actors: int, *,
+                 churn_per_hour: float, lifetime_s: float | None,
+                 episodes_every_s: float | None, start_ts: int) -> None:
+        if n_events < 0:
+            raise ValueError("n_events must be >= 0")
+        sims = _markets(n_markets)
+        self._sim = Simulator(sims, start_ts)
+        self._world = World(self._sim, seed, keep_departed=False)
+        self._loop = _Loop(self._world, start_ts)
+        if churn_per_hour > 0 and lifetime_s is None:
+            lifetime_s = 3600.0
+        for delay, task in populate(self._world, n_actors, churn_per_hour=churn_per_hour,
+                                    lifetime_s=lifetime_s if churn_per_hour > 0 else None):
+            self._loop.add(start_ts + delay, task)
+        self.episodes: list[Episode] = []
+        if episodes_every_s is not None and episodes_every_s > 0:
+            self._loop.add(start_ts + int(episodes_every_s * NS),
+                           _planter(self._world, list(sims.values()), episodes_every_s,
+                                    self.episodes))
+        self._events = self._loop.run()
+        self.n_events = n_events
+        self.count = 0
+
+    def __iter__(self) -> SyntheticStream:
+        return self
+
+    def __next__(self) -> MarketEvent:
+        if self.count >= self.n_events:
+            raise StopIteration
+        self.count += 1
+        return next(self._events)
+
+    def state_sizes(self) -> dict[str, int]:
+        """Sizes of the simulation's state: resting orders, positions, live actors, tasks."""
+        return {
+            "resting_orders": len(self._sim.orders),
+            "positions": len(self._sim.positions),
+            "actors": len(self._world.roles),
+            "tasks": len(self._loop._heap),
+            "level_history": sum(len(m.shown_at) for m in self._sim.markets.values()),
+        }
+
+
 def generate_stream(seed: int = 42, n_events: int = 1_000_000, n_markets: int = 8,
                     n_actors: int = 200, *, churn_per_hour: float = 0.0,
                     lifetime_s: float | None = None, episodes_every_s: float | None = None,
-                    episodes_out: list[Episode] | None = None,
-                    start_ts: int = DEFAULT_START_TS) -> Iterator[MarketEvent]:
+                    start_ts: int = DEFAULT_START_TS) -> SyntheticStream:
     """``n_events`` synthetic events, made lazily with bounded memory (for benchmarks).
 
     The same ordinary flow as :func:`generate` over ``n_markets`` markets.
     ``churn_per_hour``: new small and directional traders arriving per hour
     of market time, each living ``lifetime_s`` (default one hour), so the
     number of distinct actors grows with the stream while the live ones stay
-    bounded. ``episodes_every_s``: plant an episode (categories in turn,
-    markets in turn) that often; they are appended to ``episodes_out``.
+    bounded. ``episodes_every_s``: plant an episode (categories in turn, each
+    in a market that can host it) that often; they collect in the stream's
+    ``episodes``.
     """
-    sims = _markets(n_markets)
-    sim = Simulator(sims, start_ts)
-    world = World(sim, seed, keep_departed=False)
-    loop = _Loop(world, start_ts)
-    if churn_per_hour > 0 and lifetime_s is None:
-        lifetime_s = 3600.0
-    for delay, task in populate(world, n_actors, churn_per_hour=churn_per_hour,
-                                lifetime_s=lifetime_s if churn_per_hour > 0 else None):
-        loop.add(start_ts + delay, task)
-    if episodes_every_s is not None and episodes_every_s > 0:
-        sink = episodes_out if episodes_out is not None else []
-        loop.add(start_ts + int(episodes_every_s * NS),
-                 _planter(world, list(sims.values()), episodes_every_s, sink))
-    n = 0
-    for ev in loop.run():
-        if n >= n_events:
-            return
-        n += 1
-        yield ev
+    return SyntheticStream(seed, n_events, n_markets, n_actors, churn_per_hour=churn_per_hour,
+                           lifetime_s=lifetime_s, episodes_every_s=episodes_every_s,
+                           start_ts=start_ts)
 
 
 def _planter(world: World, markets: list[MarketSim], every_s: float,
