@@ -86,11 +86,20 @@ class LevelIntentTracker:
         m = self._markets.get(market_id)
         return m.book if m is not None else None
 
-    def on_event(self, ev: MarketEvent) -> list[LevelWithdrawal]:
+    def on_event(self, ev: MarketEvent, *, intents: bool = True) -> list[LevelWithdrawal]:
+        """Follow one event. ``intents`` False: only keep the book current (the
+        caller has no use for withdrawals in this market, e.g. it is identified)."""
         m = self._markets.get(ev.market_id)
         if m is None:
             m = self._markets[ev.market_id] = _Market()
         m.last_ts = ev.ts
+        if not intents:
+            if ev.kind != "trade.tape":
+                m.book.apply(ev)
+            if m.additions:
+                m.additions.clear()
+                m.expiry.clear()
+            return []
         self._expire(m, ev.ts)
         if ev.kind == "trade.tape":
             size = ev.size or 0.0

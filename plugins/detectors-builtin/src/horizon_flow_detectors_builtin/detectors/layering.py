@@ -201,8 +201,10 @@ class LayeringDetector(DetectorBase):
         self._seq += 1
         kind = ev.kind
         if kind in ("book.snapshot", "book.delta", "trade.tape"):
+            if ev.market_id in self._identified:
+                return None  # the identified path covers this market
             found = self._levels.on_event(ev)
-            if not found or ev.market_id in self._identified:
+            if not found:
                 return None
             out = [f for w in found if (f := self._anonymous(ev, w)) is not None]
             return out or None

@@ -200,6 +200,11 @@ class SplitOrderDetector(DetectorBase):
             return None
         cv = side.cv()
         opp = other.total / side.total if side.total > 0 else 0.0
+        # Far enough from a threshold that it could not even be a near-miss
+        # (closeness under 0.3): skip building the verdict.
+        if (side.total < 0.3 * cfg.min_parent_volume or cv > 3.4 * cfg.max_child_cv
+                or opp > 3.4 * cfg.max_opposite_share + 1e-12):
+            return None
         checks = [
             Threshold("min_children", float(n), float(cfg.min_children)),
             Threshold("min_parent_volume", side.total, cfg.min_parent_volume),

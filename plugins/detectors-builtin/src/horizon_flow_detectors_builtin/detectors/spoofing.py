@@ -150,12 +150,13 @@ class SpoofingDetector(DetectorBase):
         self._expire(ev.ts)
         kind = ev.kind
         if kind in ("book.snapshot", "book.delta", "trade.tape"):
-            withdrawals = self._levels.on_event(ev)
+            rest = self._resting.get(ev.market_id)
+            # Where orders carry actors the identified path covers the market;
+            # the book is still kept, for the imbalance when the engine has none.
+            identified = rest is not None and rest.identified
+            withdrawals = self._levels.on_event(ev, intents=not identified)
             if not withdrawals:
                 return None
-            rest = self._resting.get(ev.market_id)
-            if rest is not None and rest.identified:
-                return None  # the identified path covers this market
             out = [f for w in withdrawals if (f := self._judge_anonymous(ev, w)) is not None]
             return out or None
         rest = self._resting.get(ev.market_id)
