@@ -70,6 +70,13 @@ def test_a_quiet_venue_fails_while_the_others_pass(tmp_path: Path) -> None:
     assert checks["feed hyperliquid"].status == OK
 
 
+def test_a_venue_may_have_its_own_staleness_limit(tmp_path: Path) -> None:
+    st = status()
+    st["venues"]["kalshi"].update(last_frame_wall_ns=NOW - 45 * NS, stale_after_s=600.0)
+    check = by_name(status_checks(st, tmp_path / "s.json", NOW))["feed kalshi"]
+    assert check.status == OK
+
+
 def test_a_venue_that_never_sent_a_frame_is_judged_from_its_start(tmp_path: Path) -> None:
     st = status()
     st["venues"]["kalshi"]["last_frame_wall_ns"] = None

@@ -38,6 +38,12 @@ def _fraction(instance: Any, attribute: attrs.Attribute[Any], value: float) -> N
         raise ValueError(f"{attribute.name} must be in (0, 1], got {value!r}")
 
 
+def _per_venue(instance: Any, attribute: attrs.Attribute[Any], value: dict[str, float]) -> None:
+    for venue, seconds in value.items():
+        if not seconds > 0:
+            raise ValueError(f"{attribute.name}.{venue} must be > 0, got {seconds!r}")
+
+
 def _port(instance: Any, attribute: attrs.Attribute[Any], value: int) -> None:
     if not -1 <= value <= 65535:
         raise ValueError(f"{attribute.name} must be -1 (off), 0 (any free port) or a TCP port "
@@ -109,6 +115,8 @@ class DaemonConfig:
     status_interval_s: float = attrs.field(default=5.0, validator=_positive)
     #: a venue with no frame for this long fails ``flow health`` (and shows in the metrics)
     feed_stale_after_s: float = attrs.field(default=120.0, validator=_positive)
+    #: per-venue exceptions, e.g. ``{ kalshi = 600.0 }`` for venues quiet by nature
+    venue_stale_after_s: dict[str, float] = attrs.field(factory=dict, validator=_per_venue)
     #: event batches waiting per engine before the sources are held back (never dropped)
     queue_size: int = attrs.field(default=10_000, validator=_positive)
     #: a queue this full counts as backed up in ``flow health``
@@ -135,6 +143,9 @@ class DaemonConfig:
         if self.restart_max_s < self.restart_min_s:
             raise ValueError(f"restart_max_s ({self.restart_max_s}) must be >= restart_min_s "
                              f"({self.restart_min_s})")
+
+    def stale_after(self, venue: str) -> float:
+        return self.venue_stale_after_s.get(venue, self.feed_stale_after_s)
 
     def feeds_path(self) -> Path:
         return Path(self.feeds_dir) if self.feeds_dir else Path(self.data_dir) / "feeds"

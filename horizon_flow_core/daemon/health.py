@@ -122,16 +122,17 @@ def status_checks(status: dict[str, Any] | None, path: Path, now_ns: int) -> lis
         v = venues[name] if isinstance(venues[name], dict) else {}
         last = v.get("last_frame_wall_ns") or v.get("started_wall_ns")
         fage = _age_s(now_ns, last)
+        limit_s = float(v.get("stale_after_s") or stale_after)
         src = v.get("source_state")
         if not running:
             out.append(Check(f"feed {name}", FAIL, "daemon not running"))
         elif src not in ("running", "starting"):
             err = v.get("last_error")
             out.append(Check(f"feed {name}", FAIL, f"source {src}" + (f": {err}" if err else "")))
-        elif fage is None or fage > stale_after:
+        elif fage is None or fage > limit_s:
             out.append(Check(f"feed {name}", FAIL,
                              f"no frame for {'ever' if fage is None else f'{fage:.1f} s'} "
-                             f"(limit {stale_after:g} s)"))
+                             f"(limit {limit_s:g} s)"))
         else:
             out.append(Check(f"feed {name}", OK, f"last frame {fage:.1f} s ago, "
                                                  f"{v.get('events_ingested', 0)} events"))

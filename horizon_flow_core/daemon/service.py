@@ -516,6 +516,7 @@ class FlowDaemon:
         for r in self.runners:
             venues[r.name] = {
                 "engine": r.engine_name, "source_state": r.state, "last_error": r.last_error,
+                "stale_after_s": self.dcfg.stale_after(r.name),
                 "restarts": r.restarts, "started_wall_ns": r.started_wall_ns,
                 "last_frame_wall_ns": r.last_frame_wall_ns,
                 "last_event_wall_ns": r.last_event_wall_ns, "frames": r.frames,
