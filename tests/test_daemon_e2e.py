@@ -531,6 +531,8 @@ def test_flow_run_end_to_end(tmp_path: Path, kalshi_key: Any) -> None:
         assert sink.finding_ids() == set(stored)  # every finding alerted, once drained
         assert total(prom, "flow_alerts_sent_total") == len(sink.bodies)
         assert records[-1].category == "run.finished"
+        for v, n in records[-1].payload["by_venue"].items():
+            assert prom[f'flow_events_ingested_total{{venue="{v}"}}'] == n > 0
         assert main(["verify", "--db", str(d / "data/flow.db")]) == 0
         assert main(["audit", "verify", "--db", str(d / "data/audit.db")]) == 0
         for v in names:
