@@ -77,6 +77,10 @@ class Periodic:
             wait = min((j.next_at for j in self.jobs), default=now + self.tick_s) - now
             self._stop.wait(max(0.01, min(self.tick_s, wait)))
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def stop(self, timeout_s: float = 10.0) -> None:
         self._stop.set()
         if self._thread.is_alive():

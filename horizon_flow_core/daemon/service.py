@@ -615,7 +615,10 @@ class FlowDaemon:
                 "by_venue": {r.name: r.events_ingested for r in self.runners}})
             try:
                 self.audit.flush()
-                if self.verifier is not None:
+                # a last incremental check of this run's records; skipped while a first full
+                # verification of a long log is still going (it must not hold up the stop)
+                if (self.verifier is not None and self.verifier.status.runs
+                        and not self._verifier_thread.alive):
                     self.verifier.run()
                 self.audit.close()
             except Exception as exc:
