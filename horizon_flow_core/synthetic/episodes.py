@@ -87,17 +87,43 @@ def _room(m: MarketSim, side: str, tries: int = 20, join: bool = True
 
 
 def _fresh_inside(m: MarketSim, side: str, quiet_since: int) -> int | None:
-    """The price nearest the touch, strictly inside the spread, untouched since ``quiet_since``."""
+    """A price strictly inside the spread, untouched since ``quiet_since``.
+
+    The one nearest the fair value: market makers quote a spread away from
+    it, so nobody else is likely to join the level there.
+    """
     best, other = m.best(side), m.best(_opposite(side))
     if best is None or other is None:
         return None
-    step = 1 if side == BUY else -1
-    ticks = best + step
-    while (ticks < other if side == BUY else ticks > other):
+    lo, hi = (best + 1, other - 1) if side == BUY else (other + 1, best - 1)
+    for ticks in sorted(range(lo, hi + 1), key=lambda t: (abs(t - m.fv), t)):
         if m.shown_at.get((side, ticks), quiet_since - 1) < quiet_since:
             return ticks
-        ticks += step
     return None
+
+
+def _up_to(m: MarketSim, order: SimOrder) -> float:
+    """What a taker must trade to fill ``order``: better prices, the queue ahead, the order."""
+    side, ticks = order.side, order.ticks
+    book = m.side_levels(side)
+    better = sum(o.size for p, q in book.items()
+                 if (p > ticks if side == BUY else p < ticks) for o in q)
+    ahead = 0.0
+    for o in book.get(ticks, ()):
+        if o is order:
+            break
+        ahead += o.size
+    return better + ahead + order.size
+
+
+def _queue_ahead(m: MarketSim, order: SimOrder) -> float:
+    """Size queued ahead of ``order`` at its own price."""
+    ahead = 0.0
+    for o in m.side_levels(order.side).get(order.ticks, ()):
+        if o is order:
+            break
+        ahead += o.size
+    return ahead
 
 
 def _through(m: MarketSim, side: str, ticks: int) -> float:
@@ -410,7 +436,7 @@ def iceberg(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Tas
         return
     taker_side = _opposite(side)
     shown = round_size(m, m.spec.quote_size * rng.uniform(0.5, 0.8))
-    target = rng.randint(6, 10)
+    target = rng.randint(9, 12)
     rec.start = sim.now
     refills = 0
     order = sim.place(m, actor, side, ticks, shown, post_only=True)
@@ -418,12 +444,19 @@ def iceberg(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Tas
     while order is not None and refills < target:
         # Takers arrive quickly: a visible, repeatedly refilled offer draws them.
         yield _ms(rng, 30, 150) if refills == 0 else _ms(rng, 150, 700)
-        # Someone takes the whole displayed level (and anything better priced).
+        # The takers this scene is about trade with the iceberg's slice: when
+        # a market maker's quote sits ahead of it at the level, they come a
+        # moment later, once it has moved away.
+        for _ in range(10):
+            if not _queue_ahead(m, order):
+                break
+            yield 300 * MS
+        # Someone takes the displayed slice (and whatever is ahead of it). The
+        # hidden size absorbs the flow, so the price does not move: that is
+        # what an iceberg is for.
         cp = _counterparty(world, m, rng, {actor})
-        book = m.side_levels(side)
-        size = sum(o.size for p, q in book.items()
-                   if (p <= ticks if side == SELL else p >= ticks) for o in q)
-        sim.place(m, cp, taker_side, ticks, round_size(m, size), ioc=True)
+        sim.place(m, cp, taker_side, ticks, round_size(m, _up_to(m, order)), ioc=True,
+                  impact=False)
         if sim.is_resting(order):
             continue
         yield _ms(rng, 20, 200)
@@ -457,7 +490,9 @@ def split_order(world: World, m: MarketSim, rec: _Record, rng: random.Random) ->
     rec.start = sim.now
     done = 0.0
     children = 0
-    for _ in range(n):
+    for _ in range(2 * n):
+        if children >= n:
+            break
         size = round_size(m, child * rng.uniform(0.97, 1.03))
         for _ in range(5):  # a thin book: wait a moment for the makers to requote
             if available(m, side, 3) >= size:
