@@ -95,3 +95,23 @@ def test_works_with_no_config_and_declares_its_kinds(entry):
     assert det.near_misses() == []
     assert det.finish(None) == []
     det.evict_idle(0)
+
+
+def test_deployment_thresholds_load_from_toml(tmp_path):
+    from horizon_flow_core.config import load_config
+
+    path = tmp_path / "flow.toml"
+    path.write_text(
+        "[detectors.spoofing]\nmin_bait_size = 500.0\nbait_to_aggressor_ratio = 5.0\n"
+        "cancel_window_ms = 2000.0\nmin_book_imbalance = 0.3\n\n"
+        "[detectors.layering]\nmin_layers = 4\ncancel_within_ms = 3000.0\n")
+    cfg = load_config(path)
+    spoof = cfg.detector_config("spoofing")
+    assert (spoof.min_bait_size, spoof.bait_to_aggressor_ratio, spoof.cancel_window_ms,
+            spoof.min_book_imbalance) == (500.0, 5.0, 2000.0, 0.3)
+    assert cfg.detector_config("layering").min_layers == 4
+    engine = build_engine(cfg, alerts=False)
+    s, _ = all_episodes()
+    cats = {f.category for f in run_engine(engine, s.events)}
+    assert "layering" not in cats  # the reference episode has 3 layers, the config wants 4
+    assert {"spoofing", "wash_trade", "iceberg"} <= cats
