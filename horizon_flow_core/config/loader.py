@@ -218,6 +218,9 @@ def parse_config(raw: dict[str, Any], source: str, pm: PluginManager | None) -> 
     for pattern, cls in sorted(extra_sections, key=lambda t: t[0]):
         for path, table in _pop_path(data, pattern.split(".")):
             sections[path] = structure_section(table, cls, source=source, path=path)
+        if "*" not in pattern and pattern not in sections:
+            # a fixed section absent from the file: its defaults are in force
+            sections[pattern] = structure_section({}, cls, source=source, path=pattern)
 
     core = attrs.fields_dict(FlowConfig)
     for key in sorted(data):

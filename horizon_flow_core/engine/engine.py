@@ -79,6 +79,7 @@ class FlowEngine:
         self._dispatch: dict[str, tuple[tuple[Supervised, Callable[..., Any]], ...]] = {}
         self._profilers: list[Supervised] = []
         self._alerts: list[Supervised] = []
+        self._findings_only: set[int] = set()
         self._callbacks: list[Supervised] = []
         self._store: Supervised | None = None
         self.audit = audit
@@ -113,9 +114,17 @@ class FlowEngine:
         self._profilers.append(self.supervisor.add(getattr(profiler, "name", "profiler"),
                                                    "profiler", plugin, profiler))
 
-    def add_alert_sink(self, sink: Any, *, plugin: str = "(added)") -> None:
-        self._alerts.append(self.supervisor.add(getattr(sink, "name", "alerts"), "alert",
-                                                plugin, sink))
+    def add_alert_sink(self, sink: Any, *, plugin: str = "(added)", records: bool = True
+                       ) -> None:
+        """Send findings to ``sink``; ``records=False``: not the operational audit records.
+
+        A sink shared by several engines over one audit log subscribes to the
+        log once itself, so each engine passes it findings only.
+        """
+        sup = self.supervisor.add(getattr(sink, "name", "alerts"), "alert", plugin, sink)
+        self._alerts.append(sup)
+        if not records:
+            self._findings_only.add(id(sup))
 
     def set_store(self, store: Any, *, plugin: str = "(store)") -> None:
         self._store = self.supervisor.add(getattr(store, "url", "store"), "store", plugin, store)
@@ -137,6 +146,13 @@ class FlowEngine:
                 if k in table:
                     table[k].append((sup, sup.component.on_event))
         self._dispatch = {k: tuple(v) for k, v in table.items()}
+
+    def remember_finding_ids(self, ids: Iterable[str]) -> None:
+        """Findings already emitted (by a run before a restart): not emitted again."""
+        for fid in ids:
+            self._recent_ids[fid] = None
+        while len(self._recent_ids) > _RECENT_IDS:
+            self._recent_ids.popitem(last=False)
 
     @property
     def detectors(self) -> list[Any]:
@@ -334,7 +350,7 @@ class FlowEngine:
         if record.category in _FINDING_CATEGORIES:
             return
         for sup in self._alerts:
-            if sup.quarantined:
+            if sup.quarantined or id(sup) in self._findings_only:
                 continue
             try:
                 sup.component.notify_record(record)
