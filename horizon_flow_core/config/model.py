@@ -83,14 +83,14 @@ class EngineConfig:
 
 @attrs.frozen
 class StoresConfig:
-    """Where findings and the audit log go (a path or a URL such as ``sqlite:///x.db``)."""
+    """Where findings and the audit log go (a path or a URL such as ``sqlite:///x.db``).
+
+    Backend tuning goes in the URL, where the backend reads it, e.g.
+    ``sqlite:///data/flow.db?batch_size=2000&synchronous=full``.
+    """
 
     flow: str = "data/flow.db"
     audit: str = "data/audit.db"
-    #: findings buffered before a store write
-    batch_size: int = attrs.field(default=500, validator=_positive)
-    #: longest time (seconds, wall clock) a finding waits in the buffer
-    flush_interval_s: float = attrs.field(default=1.0, validator=_positive)
 
 
 @attrs.frozen
