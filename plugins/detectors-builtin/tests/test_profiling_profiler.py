@@ -255,7 +255,7 @@ def test_config_from_core_section_mapping_flowconfig_or_none():
 
 
 @pytest.mark.parametrize("field,value", [
-    ("profile_min_events", 0), ("profile_refresh_event_interval", -1), ("max_actors", 1.5),
+    ("profile_min_events", -1), ("profile_refresh_event_interval", 0), ("max_actors", 1.5),
     ("idle_evict_s", -1.0), ("max_markets_per_actor", True),
 ])
 def test_config_rejects_out_of_range(field, value):
@@ -271,3 +271,10 @@ def test_plugin_registers_the_profiler():
     assert prof.name == "kirilenko"
     assert prof.observe(place("a", T0), 1).event_count == 1
     assert attrs.has(type(prof.config))
+
+
+def test_min_events_zero_classifies_from_the_first_event():
+    prof = KirilenkoProfiler(ProfilerConfig(profile_min_events=0))
+    first = prof.observe(fill("a", T0, size=500.0), 1)
+    assert first is not None and first.taxonomy != uniform_prior()
+    assert "volume" in first.features

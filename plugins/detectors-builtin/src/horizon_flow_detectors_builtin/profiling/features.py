@@ -194,18 +194,29 @@ class ActorState:
 
     def update(self, ev: MarketEvent, seq: int) -> None:
         ts = ev.ts
-        if self.event_count == 0:
-            self.first_ts = ts
+        n = self.event_count
+        if n == 0:
+            self.first_ts = self.last_ts = ts
         else:
             dt = ts - self.last_ts
             if dt < 0:
                 # Out-of-order feed: counted, and no negative gap enters the stats.
                 self.out_of_order += 1
                 dt = 0
-            self.inter_arrival.add(dt / NS_PER_S)
-        if ts > self.last_ts or self.event_count == 0:
-            self.last_ts = ts
-        self.event_count += 1
+            else:
+                self.last_ts = ts
+            # Welford's update, inlined: this runs for every order event.
+            ia = self.inter_arrival
+            x = dt / NS_PER_S
+            ia.n = k = ia.n + 1
+            delta = x - ia.mean
+            ia.mean += delta / k
+            ia.m2 += delta * (x - ia.mean)
+            if x < ia.lo:
+                ia.lo = x
+            if x > ia.hi:
+                ia.hi = x
+        self.event_count = n + 1
         self.last_seq = seq
         self.dirty = True
         self.hours[(ts // NS_PER_HOUR) % 24] += 1

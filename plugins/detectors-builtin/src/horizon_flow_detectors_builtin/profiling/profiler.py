@@ -41,6 +41,11 @@ def _at_least_one(instance: Any, attribute: attrs.Attribute[int], value: int) ->
         raise ValueError(f"{attribute.name} must be an integer >= 1, got {value!r}")
 
 
+def _count(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{attribute.name} must be an integer >= 0, got {value!r}")
+
+
 def _non_negative(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
         raise ValueError(f"{attribute.name} must be a number >= 0, got {value!r}")
@@ -70,7 +75,7 @@ class ProfilerConfig:
     periodic sweep; 0 leaves eviction to :meth:`KirilenkoProfiler.evict_idle`.
     """
 
-    profile_min_events: int = attrs.field(default=30, validator=_at_least_one)
+    profile_min_events: int = attrs.field(default=30, validator=_count)
     profile_refresh_event_interval: int = attrs.field(default=50, validator=_at_least_one)
     max_actors: int = attrs.field(default=100_000, validator=_at_least_one)
     max_markets_per_actor: int = attrs.field(default=256, validator=_at_least_one)
