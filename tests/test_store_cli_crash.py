@@ -98,7 +98,8 @@ def test_sigkill_mid_scan_leaves_verifiable_stores_and_a_rerun_completes(
     # it really died mid-run: its run never finished, in the store or in the audit log
     assert query(db, "SELECT status FROM runs") == [("running",)]
     categories = [r[0] for r in query(audit, "SELECT category FROM audit ORDER BY seq")]
-    assert categories[0] == "run.started" and "run.finished" not in categories
+    # (the audit log may not have committed anything yet: its flush runs on its own timer)
+    assert categories[:1] in ([], ["run.started"]) and "run.finished" not in categories
     before = [r[0] for r in query(db, "SELECT id FROM findings ORDER BY pos")]
     assert before
 
@@ -129,5 +130,12 @@ def test_sigkill_mid_scan_leaves_verifiable_stores_and_a_rerun_completes(
     assert code == 0, out
     code, out, _ = flow(capsys, "audit", "verify", "--db", str(audit), "--json")
     assert code == 0, out
+    after_kill = len(categories)
     categories = [r[0] for r in query(audit, "SELECT category FROM audit ORDER BY seq")]
-    assert categories.count("run.started") == 2 and categories[-1] == "run.finished"
+    assert categories.count("run.started") == (2 if after_kill else 1)
+    assert categories.count("run.finished") == 1 and categories[-1] == "run.finished"
+    # in the end the authority holds every stored finding (rebuild works from it)
+    audited = {r[0] for r in query(audit, "SELECT json_extract(payload, '$.finding.id') FROM "
+                                          "audit WHERE category IN ('flow.anomaly', "
+                                          "'flow.bot_detected')")}
+    assert set(after) <= audited

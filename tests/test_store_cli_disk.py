@@ -9,10 +9,12 @@ any machine.
 
 from __future__ import annotations
 
+import gc
 import os
+import sqlite3
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import attrs
@@ -68,7 +70,25 @@ def tmpfs(where: Path, options: str) -> Iterator[Path]:
     try:
         yield where
     finally:
-        subprocess.run(["umount", str(where)], check=True, timeout=30)
+        gc.collect()  # stores a failed scan left open (see the xfail below) close on collection
+        if subprocess.run(["umount", str(where)], capture_output=True, timeout=30).returncode:
+            subprocess.run(["umount", "--lazy", str(where)], check=True, timeout=30)
+
+
+def open_files_under(folder: Path) -> list[str]:
+    """Files under ``folder`` this process holds open (Linux /proc)."""
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():
+        pytest.skip("no /proc/self/fd to list open files")
+    found = []
+    for fd in fds.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith(f"{folder}/"):
+            found.append(target)
+    return sorted(found)
 
 
 @contextmanager
@@ -164,3 +184,19 @@ def test_existing_store_on_a_read_only_file_system(feed: Path, tmp_path: Path,
         assert code == 0, out
         code, out, _ = flow(capsys, "audit", "verify", "--db", str(audit))
         assert code == 0, out
+
+
+@pytest.mark.xfail(strict=True, reason="core bug (reported): when the audit log's final flush "
+                   "fails, run_scan's cleanup stops there, so the flow store is never closed "
+                   "(file handles and its flush-timer thread stay) and its run stays 'running'")
+def test_scan_closes_both_stores_when_the_audit_log_fills_up(
+        feed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "flow.db"
+    with tmpfs(tmp_path / "tiny", "size=256k") as tiny:
+        code, _, err = flow(capsys, "scan", "--feed-log", str(feed), "--db", str(db),
+                            "--audit-db", str(tiny / "audit.db"), "--no-progress")
+        assert_one_error_line(code, err, f"error: {tiny / 'audit.db'}: {DISK_FULL}")
+        still_open = open_files_under(tiny) + open_files_under(tmp_path)
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+            status = [r[0] for r in conn.execute("SELECT status FROM runs")]
+        assert still_open == [] and status != ["running"]
