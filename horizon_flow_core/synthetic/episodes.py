@@ -181,15 +181,15 @@ def spoofing(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Ta
     best = m.best(bait_side)
     if genuine is None or best is None:
         return
-    # Size the bait to tilt the top-5 book to an imbalance of about 0.5
-    # (threshold 0.3), at least 500 and several times the genuine size.
+    # Size the bait to tilt the top-5 book to an imbalance of about 0.6
+    # (threshold 0.3: room for the book to move before the genuine order
+    # trades), at least 500 and several times the genuine size.
     s_depth, o_depth = m.depth(bait_side, 5), m.depth(side, 5)
     bait_size = round_size(m, max(500.0 * rng.uniform(1.3, 2.0),
                                   6.0 * genuine_size * rng.uniform(1.2, 1.6),
-                                  3.0 * o_depth - s_depth + 100.0))
-    # Behind the touch, where it shows without risk of trading.
-    bait_ticks = best - m.spec.level_gap_ticks if bait_side == BUY else \
-        best + m.spec.level_gap_ticks
+                                  4.0 * o_depth - s_depth + 200.0))
+    # One tick behind the touch: in the top of the book, without risk of trading.
+    bait_ticks = best - 1 if bait_side == BUY else best + 1
     bait = sim.place(m, actor, bait_side, bait_ticks, bait_size, post_only=True)
     yield _ms(rng, 150, 500)
     cp = _counterparty(world, m, rng, {actor})
@@ -462,7 +462,7 @@ def iceberg(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Tas
         yield _ms(rng, 20, 200)
         # The hidden reserve shows the next slice at the same price (once the
         # other side, if it came to that price, has moved off it again).
-        for _ in range(10):
+        for _ in range(30):
             order = sim.place(m, actor, side, ticks, shown, post_only=True)
             if order is not None:
                 refills += 1
@@ -471,6 +471,8 @@ def iceberg(world: World, m: MarketSim, rec: _Record, rng: random.Random) -> Tas
     if order is not None and sim.is_resting(order):
         sim.cancel(m, order)
     executed = abs(sim.position(actor, m.market_id) - before)
+    if refills < 3:
+        return  # the market never let it work: not an iceberg, and not in the ground truth
     rec.done(f"{side} iceberg showing {shown:g} at {m.spec.price(ticks):g}, refilled "
              f"{refills} times ({executed:g} executed)", shown=shown, executed=executed,
              refills=refills, price=m.spec.price(ticks))
