@@ -184,6 +184,18 @@ def test_existing_store_on_a_read_only_file_system(feed: Path, tmp_path: Path,
         assert code == 0, out
         code, out, _ = flow(capsys, "audit", "verify", "--db", str(audit))
         assert code == 0, out
+        # a restore drill straight from read-only media: backup, and rebuild from the audit log
+        code, _, err = flow(capsys, "backup", "--db", str(db), "--audit-db", str(audit), "--to",
+                            str(tmp_path / "bk"))
+        assert code == 0, err
+        code, out, _ = flow(capsys, "verify", "--db", str(tmp_path / "bk" / "flow.db"))
+        assert code == 0, out
+        code, _, err = flow(capsys, "rebuild", "--audit-db", str(audit), "--db",
+                            str(tmp_path / "rebuilt.db"))
+        assert code == 0, err
+        code, rebuilt, _ = flow(capsys, "anomalies", "--db", str(tmp_path / "rebuilt.db"),
+                                "--limit", "0")
+        assert code == 0 and rebuilt == before
 
 
 @pytest.mark.xfail(strict=True, reason="core bug (reported): when the audit log's final flush "

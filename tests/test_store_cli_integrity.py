@@ -258,9 +258,11 @@ def test_changed_audit_payload_is_named(scanned: Scanned, tmp_path: Path,
     assert code != 0 and report["ok"] is False
     assert report["problem"]["seq"] == seq
     assert "hash does not match" in report["problem"]["reason"]
+    assert report["storage_problems"] == []  # triggers back in place: only the chain tells
     code, out, _ = flow(capsys, "audit", "verify", "--db", str(copy))
     assert code != 0
-    assert out.splitlines()[0].startswith(f"BROKEN: audit record seq {seq} (position ")
+    lines = out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"BROKEN: audit record seq {seq} (position ")
 
 
 def test_rehashed_audit_record_breaks_the_link_to_the_next(
@@ -407,3 +409,21 @@ def test_backup_output_verifies(scanned: Scanned, tmp_path: Path,
     assert err.strip().splitlines() == [
         f"error: {flow_copy}: a backup already exists there; choose another directory"]
     assert flow_copy.read_bytes() == before
+
+
+def test_backup_of_a_file_holding_both_stores(scanned: Scanned, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    both = tmp_path / "both.db"
+    code, _, err = flow(capsys, "scan", "--feed-log", str(scanned.feed), "--db", str(both),
+                        "--audit-db", str(both))
+    assert code == 0, err
+    code, out, err = flow(capsys, "backup", "--db", str(both), "--audit-db", str(both), "--to",
+                          str(tmp_path / "bk"))
+    assert code == 0, err
+    assert out.strip() == f"backed up {both} -> {tmp_path / 'bk' / 'both.db'} (verified)"
+    copy = tmp_path / "bk" / "both.db"
+    code, out, _ = flow(capsys, "verify", "--db", str(copy))
+    assert code == 0, out
+    code, out, _ = flow(capsys, "audit", "verify", "--db", str(copy))
+    assert code == 0, out
+    assert rows(copy, "SELECT count(*) FROM findings") == [(scanned.findings,)]
