@@ -208,6 +208,28 @@ def test_verify_names_a_severity_edited_behind_the_triggers(
     assert code != 0
 
 
+def test_severity_edit_is_found_by_diffing_against_a_rebuild_from_the_audit_log(
+        scanned: Scanned, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What verify cannot see (above), the authority can: rebuild, then diff."""
+    copy = sqlite_copy(scanned.db, tmp_path / "copy.db")
+    with triggers_dropped(copy, "findings") as conn:
+        (fid, severity), = conn.execute(
+            "SELECT id, severity FROM findings WHERE pos = (SELECT max(pos) FROM findings)"
+        ).fetchall()
+        downgraded = "low" if severity != "low" else "medium"
+        conn.execute("UPDATE findings SET severity = ? WHERE id = ?",
+                     (downgraded, fid))
+    rebuilt = tmp_path / "rebuilt.db"
+    code, _, err = flow(capsys, "rebuild", "--audit-db", str(scanned.audit), "--db", str(rebuilt))
+    assert code == 0, err
+    code, out, _ = flow(capsys, "diff", str(rebuilt), str(copy), "--json")
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["only_in_a"] == doc["only_in_b"] == []
+    assert [(c["a"]["id"], c["a"]["severity"], c["b"]["severity"]) for c in doc["changed"]] == \
+        [(fid, severity, downgraded)]
+
+
 def test_verify_names_a_finding_deleted_behind_the_triggers(
         scanned: Scanned, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     copy = sqlite_copy(scanned.db, tmp_path / "copy.db")
