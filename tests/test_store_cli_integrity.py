@@ -377,6 +377,10 @@ def test_rebuild_reproduces_the_findings_table(scanned: Scanned, tmp_path: Path,
         rows(scanned.db, "SELECT * FROM actor_profiles ORDER BY venue, actor_id")
     code, out, _ = flow(capsys, "verify", "--db", str(rebuilt))
     assert code == 0, out
+    (n_audit,), = rows(scanned.audit, "SELECT count(*) FROM audit")
+    assert rows(rebuilt, "SELECT mode, feed, status, events, findings, findings_new FROM runs") \
+        == [("rebuild", str(scanned.audit), "finished", n_audit, scanned.findings,
+             scanned.findings)]
 
     code, _, err = flow(capsys, "rebuild", "--audit-db", str(scanned.audit), "--db", str(rebuilt))
     assert code != 0 and "already exists" in err

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+import uuid
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -16,13 +17,13 @@ from typing import Any
 import typer
 
 from ..audit.chain import verify_chain
-from ..components import FindingQuery
+from ..components import FindingQuery, RunCounts, RunInfo
 from ..errors import AuditChainError, FlowError, StoreError
 from ..exports import export_lines, findings_digest, format_ts, parse_time
 from ..findings import AnomalyFinding, parse_severity
 from ..plugin_manager import get_plugin_manager
 from ..profiles import ActorProfile
-from ..runner import run_scan
+from ..runner import plugin_versions, run_scan
 from ..stores.resolve import open_audit_sink, open_flow_store, store_scheme
 from .common import load
 from .output import console, info, print_json, print_table, progress_bar, warn
@@ -365,6 +366,11 @@ def rebuild(audit_db: str = typer.Option(..., "--audit-db", help="The audit log 
             warn(f"rebuilding from a broken chain: {problem}")
         store = open_flow_store(db, pm)
         findings = profiles = 0
+        # the rebuilt store says where it came from (its runs table), as a scan's does
+        run_id = uuid.uuid4().hex
+        store.begin_run(RunInfo(run_id=run_id, mode="rebuild", config_hash="", feed=audit_db,
+                                feed_sha256=None, plugins=plugin_versions(pm),
+                                started_wall_ns=time.time_ns()))
         try:
             for rec in sink.records():
                 if rec.category in ("flow.anomaly", "flow.bot_detected"):
@@ -374,6 +380,8 @@ def rebuild(audit_db: str = typer.Option(..., "--audit-db", help="The audit log 
                     store.upsert_profile(ActorProfile.from_dict(rec.payload["profile"]))
                     profiles += 1
             store.flush()
+            store.finish_run(run_id, RunCounts(events=n, findings=findings, profiles=profiles,
+                                               finished_wall_ns=time.time_ns()))
         finally:
             store.close()
     finally:
