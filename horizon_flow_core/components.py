@@ -91,6 +91,10 @@ class Profiler(Protocol):
     ``actors.profile_refresh_event_interval`` events after), else ``None``.
     ``profile`` returns the current snapshot on demand; ``finish`` the final
     snapshots of every actor changed since its last flush.
+
+    Optional: ``evict_idle(before_ts) -> list[ActorProfile]`` drops actors
+    idle since ``before_ts`` (bounded memory for daemons) and returns their
+    final snapshots, which the engine stores and audits.
     """
 
     name: str

@@ -87,7 +87,8 @@ def flow_profilers() -> Iterable[ProfilerSpec]:
 
     Called once at start-up. Return
     :class:`~horizon_flow_core.specs.ProfilerSpec` records; the factory
-    receives the core's ``[actors]`` config section.
+    receives the effective :class:`~horizon_flow_core.config.FlowConfig`
+    (the core's ``[actors]`` section is ``config.actors``).
 
     Example::
 

@@ -51,7 +51,11 @@ class DetectorSpec:
 
 @attrs.frozen
 class ProfilerSpec:
-    """An actor profiler, configured from the core's ``[actors]`` section."""
+    """An actor profiler: ``factory(config)`` gets the whole effective FlowConfig.
+
+    It reads the core's ``[actors]`` section (``config.actors``) and any
+    section of its own it registered (``config.section("actors.taxonomy")``).
+    """
 
     name: str = attrs.field(validator=_name)
     factory: Callable[[Any], Profiler]

@@ -53,7 +53,7 @@ def build_engine(config: FlowConfig | None = None, pm: PluginManager | None = No
             _factory_failed(pm, spec.plugin, "detector", spec.name, exc)
     for pspec in pm.profiler_specs():
         try:
-            engine.add_profiler(pspec.factory(config.actors), plugin=pspec.plugin)
+            engine.add_profiler(pspec.factory(config), plugin=pspec.plugin)
         except Exception as exc:
             _factory_failed(pm, pspec.plugin, "profiler", pspec.name, exc)
     if alerts:

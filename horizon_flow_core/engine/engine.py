@@ -424,9 +424,13 @@ class FlowEngine:
             fn = getattr(sup.component, "evict_idle", None)
             if fn is not None and not sup.quarantined:
                 try:
-                    fn(actor_before)
+                    final = fn(actor_before)
                 except Exception as exc:
                     self._failed(sup, exc, None)
+                    continue
+                # the last snapshots of evicted actors are stored and audited like any flush
+                for prof in final or ():
+                    self._emit_profile(prof)
 
     @property
     def last_ts(self) -> int:
