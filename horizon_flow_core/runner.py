@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -167,10 +168,24 @@ def run_scan(feed: str | Path, *, config: FlowConfig | None = None,
     except KeyboardInterrupt:
         status = "interrupted"
         log.warning("interrupted: flushing what was processed")
+    except BaseException:
+        status = "failed"
+        raise
     finally:
+        # Every step runs even when an earlier one fails (a full disk under the
+        # audit log must not leave the flow store open and its run 'running');
+        # the first error is raised at the end.
+        errors: list[BaseException] = []
+
+        def step(fn: Callable[[], object]) -> None:
+            try:
+                fn()
+            except BaseException as exc:
+                errors.append(exc)
+
         if audit is not None and not started:
-            audit.record(AuditCategory.RUN_STARTED, started_payload, 0)
-        engine.close()
+            step(lambda: audit.record(AuditCategory.RUN_STARTED, started_payload, 0))
+        step(engine.close)
         summary.seconds = time.perf_counter() - t0
         summary.events = engine.ingest_count
         summary.rejects = rejects.count
@@ -178,22 +193,25 @@ def run_scan(feed: str | Path, *, config: FlowConfig | None = None,
         summary.findings = engine.findings_emitted
         summary.profiles = engine.profiles_emitted
         summary.by_category = dict(sorted(engine.findings_by_category.items()))
-        summary.status = status
+        summary.status = status if not errors else "failed"
         summary.components = engine.supervisor.status()
-        rejects.close()
+        step(rejects.close)
         if audit is not None:
-            audit.record(AuditCategory.RUN_FINISHED,
-                         {"mode": mode, "events": summary.events, "rejects": summary.rejects,
-                          "findings": summary.findings, "profiles": summary.profiles,
-                          "by_category": summary.by_category, "status": status},
-                         engine.last_ts)
+            finished = {"mode": mode, "events": summary.events, "rejects": summary.rejects,
+                        "findings": summary.findings, "profiles": summary.profiles,
+                        "by_category": summary.by_category, "status": summary.status}
+            step(lambda: audit.record(AuditCategory.RUN_FINISHED, finished, engine.last_ts))
             summary.audit_head = audit.head[1]
-            audit.close()
-        store.finish_run(run_id, RunCounts(events=summary.events, rejects=summary.rejects,
-                                           findings=summary.findings, profiles=summary.profiles,
-                                           finished_wall_ns=time.time_ns(), status=status))
-        store.close()
-        pm.call_lifecycle("flow_shutdown", runtime=runtime)
+            step(audit.close)
+        counts = RunCounts(events=summary.events, rejects=summary.rejects,
+                           findings=summary.findings, profiles=summary.profiles,
+                           finished_wall_ns=time.time_ns(),
+                           status=summary.status if not errors else "failed")
+        step(lambda: store.finish_run(run_id, counts))
+        step(store.close)
+        step(lambda: pm.call_lifecycle("flow_shutdown", runtime=runtime))
+        if errors and sys.exc_info()[1] is None:
+            raise errors[0]
     summary.by_severity = dict(sorted(engine.findings_by_severity.items()))
     summary.findings_digest = digest.hexdigest()
     return summary

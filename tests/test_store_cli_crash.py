@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 
-from horizon_flow_core.cli import app as cli_app
 from horizon_flow_core.cli.app import main
 from horizon_flow_core.synthetic import generate_stream, write_feed
 
@@ -35,10 +34,6 @@ EVENTS = 100_000
 
 def flow(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     """Run ``flow ARGS`` in-process; the exit code, stdout and stderr."""
-    # main() registers every command on the module-level typer app again on each call, so
-    # in-process calls slow down as they add up (reported to the core); start clean each time
-    cli_app.app.registered_commands.clear()
-    cli_app.app.registered_groups.clear()
     capsys.readouterr()
     code = main(list(args))
     out, err = capsys.readouterr()

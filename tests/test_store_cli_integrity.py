@@ -19,7 +19,6 @@ import attrs
 import pytest
 
 from horizon_flow_core.audit.chain import record_hash
-from horizon_flow_core.cli import app as cli_app
 from horizon_flow_core.cli.app import main
 from horizon_flow_core.synthetic import default_markets, generate, write_feed
 
@@ -40,10 +39,6 @@ def write_two_venue_feed(path: Path, seed: int = 11) -> int:
 
 
 def flow_main(args: list[str]) -> int:
-    # main() registers every command on the module-level typer app again on each call, so
-    # in-process calls slow down as they add up (reported to the core); start clean each time
-    cli_app.app.registered_commands.clear()
-    cli_app.app.registered_groups.clear()
     return main(args)
 
 

@@ -170,6 +170,7 @@ class AuditLog:
         # record() may be called from the engine and from a daemon's housekeeping
         # thread; the chain must never fork
         self._lock = threading.RLock()
+        self.closed = False
 
     @property
     def head(self) -> tuple[int, str]:
@@ -208,8 +209,14 @@ class AuditLog:
                 self.sink.flush()
 
     def close(self) -> None:
-        self.flush()
-        self.sink.close()
+        with self._lock:
+            if self.closed:
+                return
+            try:
+                self.flush()
+            finally:
+                self.closed = True
+                self.sink.close()
 
     def verify(self) -> tuple[int, ChainProblem | None]:
         self.flush()

@@ -18,14 +18,16 @@ import typer
 from ..errors import FlowError
 from ..version import PLUGIN_API_VERSION, __version__
 
-app = typer.Typer(
-    name="flow",
-    help="horizon-flow: market-abuse surveillance for prediction-market and crypto venues.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+
+def _new_app() -> typer.Typer:
+    return typer.Typer(
+        name="flow",
+        help="horizon-flow: market-abuse surveillance for prediction-market and crypto venues.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
 
 
 def _version_callback(value: bool) -> None:
@@ -34,7 +36,6 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
                                  help="Print the version and exit."),
@@ -56,6 +57,9 @@ def _core_command_modules() -> list[str]:
 
 
 def build_app() -> typer.Typer:
+    """A fresh app each call: in-process callers (tests, embedding) run ``main`` many times."""
+    app = _new_app()
+    app.callback()(_root)
     for name in _core_command_modules():
         module = importlib.import_module(f"horizon_flow_core.cli.{name}")
         module.register(app)

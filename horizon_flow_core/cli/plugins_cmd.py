@@ -114,4 +114,8 @@ def info(name: str = typer.Argument(..., help="Plugin (entry point or distributi
 
 
 def register(app: typer.Typer) -> None:
+    from .plugins_new import new_plugin
+
+    if not any(c.name == "new" for c in plugins_app.registered_commands):
+        plugins_app.command("new")(new_plugin)
     app.add_typer(plugins_app, name="plugins")

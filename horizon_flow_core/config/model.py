@@ -79,6 +79,9 @@ class EngineConfig:
     evict_every_events: int = attrs.field(default=50_000, validator=_positive)
     #: markets with no event for this long (event time) are dropped from memory
     market_idle_evict_s: float = attrs.field(default=24 * 3600.0, validator=_positive)
+    #: stop ingesting when the audit log cannot be written (the authority must not
+    #: fall silent); false keeps going and only logs each failure
+    stop_on_audit_error: bool = True
 
 
 @attrs.frozen

@@ -28,6 +28,7 @@ from typing import Any
 
 from ..audit.chain import AuditCategory, AuditLog, AuditRecord
 from ..config.model import FlowConfig
+from ..errors import StoreError
 from ..events import ORDER_KINDS, MarketEvent
 from ..findings import SEVERITY_RANK, AnomalyFinding
 from ..profiles import ActorProfile
@@ -102,6 +103,7 @@ class FlowEngine:
             self.add_alert_sink(a)
         if audit is not None:
             audit.subscribe(self._on_audit_record)
+            self._link_store_to_audit()
 
     # ------------------------------------------------------------------ wiring
     def add_detector(self, detector: Any, *, plugin: str = "(added)") -> None:
@@ -128,6 +130,30 @@ class FlowEngine:
 
     def set_store(self, store: Any, *, plugin: str = "(store)") -> None:
         self._store = self.supervisor.add(getattr(store, "url", "store"), "store", plugin, store)
+        self._link_store_to_audit()
+
+    def _link_store_to_audit(self) -> None:
+        """A store that flushes on its own (size, timer) flushes the audit log first.
+
+        The audit log is the authority: after a crash it must hold every
+        finding the store holds. Stores offering a ``before_flush`` hook get
+        the audit log's flush; the lock order is always store, then audit.
+        """
+        store = self._store.component if self._store is not None else None
+        if store is not None and self.audit is not None and hasattr(store, "before_flush"):
+            store.before_flush = self._flush_audit_first
+
+    def _flush_audit_first(self) -> None:
+        """The store's pre-flush hook. An audit log that cannot be written (disk full) is
+        reported by its own writes; the store still keeps the findings rather than lose them.
+        """
+        audit = self.audit
+        if audit is None or audit.closed:
+            return
+        try:
+            audit.flush()
+        except Exception as exc:
+            log.error("audit log flush before a store flush failed: %s", exc)
 
     def on_finding(self, callback: Callable[[AnomalyFinding], Any]) -> None:
         """Call ``callback(finding)`` for every emitted finding (after stores and alerts)."""
@@ -341,8 +367,14 @@ class FlowEngine:
             return None
         try:
             return self.audit.record(category, payload, ts)
-        except Exception as exc:  # the audit sink failing is loud but must not stop ingest
+        except Exception as exc:
+            # The audit log is the authority: by default a run that cannot write
+            # it stops (a scan exits non-zero) instead of going on unrecorded.
             log.error("audit log write failed (%s): %s", category, exc)
+            if self.config.engine.stop_on_audit_error:
+                if isinstance(exc, StoreError):
+                    raise
+                raise StoreError(f"audit log write failed: {exc}") from None
             return None
 
     def _on_audit_record(self, record: AuditRecord) -> None:

@@ -148,6 +148,9 @@ class SQLiteFlowStore:
         self._timer_stop = threading.Event()
         self._metrics: Any = None
         self.stats = FlushStats()
+        #: called before each flush writes findings (the engine sets it to flush
+        #: the audit log), so the authority is on disk before the view
+        self.before_flush: Any = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -271,6 +274,8 @@ class SQLiteFlowStore:
         if not findings and not profiles:
             self._oldest_pending = None
             return
+        if self.before_flush is not None:
+            self.before_flush()
         conn = self._conn
         started = time.perf_counter()
         try:

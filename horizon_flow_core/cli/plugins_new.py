@@ -44,9 +44,3 @@ def new_plugin(
     console.print(f"  pip install -e '{result.root}[test]'", markup=False)
     console.print(f"  pytest {result.root}", markup=False)
     console.print(f"  flow plugins info {names.entry_point}", markup=False)
-
-
-def register(app: typer.Typer) -> None:
-    from .plugins_cmd import plugins_app
-
-    plugins_app.command("new")(new_plugin)
