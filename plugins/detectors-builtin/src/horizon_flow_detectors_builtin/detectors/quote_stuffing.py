@@ -113,6 +113,9 @@ class QuoteStuffingDetector(DetectorBase):
         self.window_ns = ms_to_ns(cfg.window_ms)
         self.history_ns = ms_to_ns(cfg.min_history_ms)
         self._decay = 1.0 - cfg.baseline_alpha
+        self._min_messages = cfg.min_messages
+        self._market_min_messages = cfg.market_min_messages
+        self._market_level = cfg.market_level
         kinds = {"order.placed", "order.canceled", "order.amended", "order.filled"}
         if cfg.market_level:
             kinds |= {"book.delta", "quote.update", "trade.tape"}
@@ -137,17 +140,18 @@ class QuoteStuffingDetector(DetectorBase):
                 self._fill(r, ev.ts)
             return None
         code = _ACTOR_MESSAGE_KINDS.get(kind)
-        if code is not None and ev.actor_id is not None:
-            key = (ev.actor_id, ev.market_id)
+        actor = ev.actor_id
+        if code is not None and actor is not None:
+            key = (actor, ev.market_id)
             r = self._actors.get(key)
             if r is None:
                 r = self._actors[key] = _Rate(ev.ts)
-            f = self._message(r, ev, code, self.cfg.min_messages, ev.actor_id)
+            f = self._message(r, ev, code, self._min_messages, actor)
             if f is not None:
                 self._actor_fired[ev.market_id] = ev.ts
                 return [f]
             return None
-        if not self.cfg.market_level:
+        if not self._market_level:
             return None
         if code is None:
             code = _MARKET_MESSAGE_KINDS.get(kind)
@@ -156,7 +160,7 @@ class QuoteStuffingDetector(DetectorBase):
         r = self._markets.get(ev.market_id)
         if r is None:
             r = self._markets[ev.market_id] = _Rate(ev.ts)
-        f = self._message(r, ev, code, self.cfg.market_min_messages, None)
+        f = self._message(r, ev, code, self._market_min_messages, None)
         if f is None:
             return None
         fired = self._actor_fired.get(ev.market_id)
@@ -194,19 +198,27 @@ class QuoteStuffingDetector(DetectorBase):
 
     def _message(self, r: _Rate, ev: MarketEvent, code: int, min_messages: int,
                  actor_id: str | None) -> AnomalyFinding | None:
+        # Runs for most events of a feed: the common path (a quiet key) is
+        # kept to local variables and one call, and _roll only runs when a
+        # window closed.
         ts = ev.ts
         r.last_ts = ts
-        self._roll(r, ts)
+        window_ns = self.window_ns
+        bucket = r.bucket
+        if bucket < 0 or ts // window_ns > bucket:
+            self._roll(r, ts)
         r.bucket_count += 1
-        r.window.append((ts, code))
-        r.counts[code] += 1
-        cutoff = ts - self.window_ns
-        while r.window and r.window[0][0] <= cutoff:
-            _, old = r.window.popleft()
-            r.counts[old] -= 1
-        while r.fills and r.fills[0] <= cutoff:
-            r.fills.popleft()
-        n = len(r.window)
+        window = r.window
+        counts = r.counts
+        window.append((ts, code))
+        counts[code] += 1
+        cutoff = ts - window_ns
+        while window and window[0][0] <= cutoff:
+            counts[window.popleft()[1]] -= 1
+        fills = r.fills
+        while fills and fills[0] <= cutoff:
+            fills.popleft()
+        n = len(window)
         if r.in_burst:
             if n < min_messages / 2:
                 r.in_burst = False
