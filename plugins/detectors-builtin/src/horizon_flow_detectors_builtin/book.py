@@ -36,21 +36,33 @@ class LevelBook:
     def size_at(self, side: str, price: float) -> float:
         return self.levels(side).get(price, 0.0)
 
+    def delta(self, ev: MarketEvent) -> LevelChange | None:
+        """Apply a ``book.delta``; the level change it made, or None (the hot path:
+        most events of a feed are deltas, and this allocates nothing when nothing changed)."""
+        side, price, size = ev.side, ev.price, ev.size
+        if price is None or size is None:
+            return None
+        if side == BUY:
+            book = self.bids
+        elif side == SELL:
+            book = self.asks
+        else:
+            return None
+        old = book.get(price, 0.0)
+        new = max(size, 0.0)
+        if new == old:
+            return None
+        if new > 0:
+            book[price] = new
+        else:
+            book.pop(price, None)
+        return (side, price, old, new)
+
     def apply(self, ev: MarketEvent) -> list[LevelChange]:
         """Apply a book event; return the level changes it made, in a fixed order."""
         if ev.kind == "book.delta":
-            if ev.side not in (BUY, SELL) or ev.price is None or ev.size is None:
-                return []
-            book = self.levels(ev.side)
-            old = book.get(ev.price, 0.0)
-            new = max(ev.size, 0.0)
-            if new == old:
-                return []
-            if new > 0:
-                book[ev.price] = new
-            else:
-                book.pop(ev.price, None)
-            return [(ev.side, ev.price, old, new)]
+            change = self.delta(ev)
+            return [] if change is None else [change]
         if ev.kind == "book.snapshot":
             changes: list[LevelChange] = []
             for side, levels in ((BUY, ev.bids or []), (SELL, ev.asks or [])):

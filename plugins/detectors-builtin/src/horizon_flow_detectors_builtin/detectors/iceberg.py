@@ -204,8 +204,14 @@ class IcebergDetector(DetectorBase):
             mk = self._markets[ev.market_id] = _Market()
         mk.last_ts = ev.ts
         kind = ev.kind
-        if kind == "book.snapshot" or kind == "book.delta":
-            mk.has_book = True
+        if kind == "book.delta":
+            self._book_feed(mk)
+            change = mk.book.delta(ev)
+            if change is not None:
+                self._displayed(ev, mk, change)
+            return None
+        if kind == "book.snapshot":
+            self._book_feed(mk)
             for change in mk.book.apply(ev):
                 self._displayed(ev, mk, change)
             return None
@@ -215,10 +221,10 @@ class IcebergDetector(DetectorBase):
             if side is None:
                 return None
             return self._execution(ev, mk, side, ev.price or 0.0, ev.size or 0.0)
-        # order events
-        changes = mk.orders.apply(ev)
+        # order events: where the market has a book feed, the book says what is
+        # displayed and the order-built book is never read again
         if not mk.has_book:
-            for change in changes:
+            for change in mk.orders.apply(ev):
                 self._displayed(ev, mk, change)
         if kind != "order.filled" or ev.price is None or not ev.size:
             return None
@@ -240,6 +246,12 @@ class IcebergDetector(DetectorBase):
             for old in list(mk.seen)[:2048]:
                 del mk.seen[old]
         return self._execution(ev, mk, passive, ev.price, ev.size)
+
+    @staticmethod
+    def _book_feed(mk: _Market) -> None:
+        if not mk.has_book:
+            mk.has_book = True
+            mk.orders = _OrderBook()  # no longer consulted: free what it held
 
     # ------------------------------------------------------------------ sides
 
@@ -297,13 +309,14 @@ class IcebergDetector(DetectorBase):
         lv.last_ts = ev.ts
         lv.displayed = new
         tol = self.cfg.refill_tolerance
-        if new < old and new <= tol * lv.tip < old:
-            lv.emptied += 1
-        floor, ceiling = (1.0 - tol) * lv.tip, (1.0 + tol) * lv.tip
+        if new < old:
+            if new <= tol * lv.tip < old:
+                lv.emptied += 1
         # A refill puts the level back to about its tip (an iceberg's constant
         # peak), not just anywhere: others joining a level add arbitrary sizes.
-        if (new > old and lv.since_refill > 0 and old <= tol * lv.tip
-                and floor <= new <= ceiling and ev.ts - lv.last_exec_ts <= self.refill_ns):
+        elif (new > old and lv.since_refill > 0 and old <= tol * lv.tip
+              and (1.0 - tol) * lv.tip <= new <= (1.0 + tol) * lv.tip
+              and ev.ts - lv.last_exec_ts <= self.refill_ns):
             lv.refills += 1
             lv.since_refill = 0.0
             if len(lv.refill_sizes) < 50:
