@@ -16,13 +16,18 @@ snapshots; additions older than ``horizon_ns`` expire through a deque.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
+from typing import Final
 
 import attrs
 
 from horizon_flow_core.events import MarketEvent
 
-from .book import LevelBook, imbalance
+from .book import LevelBook, LevelChange, imbalance
 from .common import BUY, SELL
+
+#: what most events return: nothing withdrawn
+_NONE: Final[tuple[LevelWithdrawal, ...]] = ()
 
 
 @attrs.define(slots=True)
@@ -86,22 +91,31 @@ class LevelIntentTracker:
         m = self._markets.get(market_id)
         return m.book if m is not None else None
 
-    def on_event(self, ev: MarketEvent, *, intents: bool = True) -> list[LevelWithdrawal]:
+    def on_event(self, ev: MarketEvent, *, intents: bool = True) -> Sequence[LevelWithdrawal]:
         """Follow one event. ``intents`` False: only keep the book current (the
         caller has no use for withdrawals in this market, e.g. it is identified)."""
         m = self._markets.get(ev.market_id)
         if m is None:
             m = self._markets[ev.market_id] = _Market()
         m.last_ts = ev.ts
+        kind = ev.kind
         if not intents:
-            if ev.kind != "trade.tape":
+            if kind == "book.delta":
+                m.book.delta(ev)
+            elif kind != "trade.tape":
                 m.book.apply(ev)
             if m.additions:
                 m.additions.clear()
                 m.expiry.clear()
-            return []
-        self._expire(m, ev.ts)
-        if ev.kind == "trade.tape":
+            return _NONE
+        if m.expiry and m.expiry[0][0] < ev.ts:
+            self._expire(m, ev.ts)
+        if kind == "book.delta":
+            change = m.book.delta(ev)
+            if change is None:
+                return _NONE
+            return self._changed(m, ev, (change,), False)
+        if kind == "trade.tape":
             size = ev.size or 0.0
             m.tape += size
             if ev.price is not None:
@@ -109,11 +123,15 @@ class LevelIntentTracker:
                     rec = m.additions.get((side, ev.price))
                     if rec is not None:
                         rec.traded += size
-            return []
-        out: list[LevelWithdrawal] = []
+            return _NONE
         # The first picture of a book is its starting state, not size being added.
-        initial = ev.kind == "book.snapshot" and not len(m.book)
-        for side, price, old, new in m.book.apply(ev):
+        initial = kind == "book.snapshot" and not len(m.book)
+        return self._changed(m, ev, m.book.apply(ev), initial)
+
+    def _changed(self, m: _Market, ev: MarketEvent, changes: Sequence[LevelChange],
+                 initial: bool) -> list[LevelWithdrawal]:
+        out: list[LevelWithdrawal] = []
+        for side, price, old, new in changes:
             if initial:
                 continue
             key = (side, price)

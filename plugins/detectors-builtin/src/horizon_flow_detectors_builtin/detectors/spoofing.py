@@ -147,9 +147,11 @@ class SpoofingDetector(DetectorBase):
     # ------------------------------------------------------------------ events
 
     def on_event(self, ev: MarketEvent, ctx: Any) -> list[AnomalyFinding] | None:
-        self._expire(ev.ts)
+        q = self._expiry
+        if q and q[0][0] < ev.ts:
+            self._expire(ev.ts)
         kind = ev.kind
-        if kind in ("book.snapshot", "book.delta", "trade.tape"):
+        if kind == "book.delta" or kind == "book.snapshot" or kind == "trade.tape":
             rest = self._resting.get(ev.market_id)
             # Where orders carry actors the identified path covers the market;
             # the book is still kept, for the imbalance when the engine has none.
@@ -174,17 +176,19 @@ class SpoofingDetector(DetectorBase):
         return None
 
     def _on_placed(self, ev: MarketEvent, ctx: Any, rest: _Resting) -> None:
-        if ev.actor_id is not None:
+        actor, oid, side, size = ev.actor_id, ev.order_id, ev.side, ev.size
+        if actor is not None:
             rest.identified = True
-        if ev.order_id is None or ev.side not in (BUY, SELL) or ev.size is None:
+        if oid is None or (side != BUY and side != SELL) or size is None:
             return
-        if len(rest.orders) >= MAX_RESTING_PER_MARKET:  # forget the oldest unmatched order
-            oid, (s, sz) = next(iter(rest.orders.items()))
-            del rest.orders[oid]
+        orders = rest.orders
+        if len(orders) >= MAX_RESTING_PER_MARKET:  # forget the oldest unmatched order
+            old, (s, sz) = next(iter(orders.items()))
+            del orders[old]
             rest.depth[s] = max(rest.depth[s] - sz, 0.0)
-        rest.orders[ev.order_id] = (ev.side, ev.size)
-        rest.depth[ev.side] += ev.size
-        if ev.actor_id is None or ev.size < self.candidate_size or ev.price is None:
+        orders[oid] = (side, size)
+        rest.depth[side] += size
+        if actor is None or size < self.candidate_size or ev.price is None:
             return
         flow = self._flow(ev.actor_id, ev.market_id, ev.ts)
         other = opposite(ev.side) or SELL
@@ -259,12 +263,16 @@ class SpoofingDetector(DetectorBase):
                 bait.price = ev.price
 
     def _on_canceled(self, ev: MarketEvent, rest: _Resting) -> list[AnomalyFinding] | None:
-        if ev.order_id is None:
+        oid = ev.order_id
+        if oid is None:
             return None
-        known = rest.orders.pop(ev.order_id, None)
+        known = rest.orders.pop(oid, None)
         if known is not None:
-            rest.depth[known[0]] = max(rest.depth[known[0]] - known[1], 0.0)
-        bait = self._baits.pop((ev.market_id, ev.order_id), None)
+            depth = rest.depth
+            depth[known[0]] = max(depth[known[0]] - known[1], 0.0)
+        if not self._baits:
+            return None
+        bait = self._baits.pop((ev.market_id, oid), None)
         if bait is None:
             return None
         flow = self._flows.get((bait.actor_id, ev.market_id))
