@@ -127,7 +127,8 @@ class _Trader:
     last_ts: int = 0
 
     def add(self, oid: str, side: str, price: float, size: float, ts: int, seq: int) -> None:
-        self.remove(oid)
+        if oid in self.orders:
+            self.remove(oid)
         self.orders[oid] = (side, price, size, ts, seq)
         self.depth[side] += size
         lv = self.levels[side]
@@ -190,17 +191,27 @@ class LayeringDetector(DetectorBase):
     # ------------------------------------------------------------------ events
 
     def on_event(self, ev: MarketEvent, ctx: Any) -> list[AnomalyFinding] | None:
-        self._expire(ev.ts)
-        confirmed = self._confirm_due(ev.ts) if self._confirm_q else None
-        found = self._dispatch(ev)
-        if confirmed:
-            return confirmed + (found or [])
-        return found
+        ts = ev.ts
+        q = self._expiry
+        if q and q[0][0] < ts:
+            self._expire(ts)
+        if self._confirm_q:
+            confirmed = self._confirm_due(ts)
+            found = self._dispatch(ev)
+            if confirmed:
+                return confirmed + (found or [])
+            return found
+        kind = ev.kind
+        if (kind == "book.delta" or kind == "book.snapshot" or kind == "trade.tape") and \
+                ev.market_id in self._identified:
+            self._seq += 1  # the identified path covers this market
+            return None
+        return self._dispatch(ev)
 
     def _dispatch(self, ev: MarketEvent) -> list[AnomalyFinding] | None:
         self._seq += 1
         kind = ev.kind
-        if kind in ("book.snapshot", "book.delta", "trade.tape"):
+        if kind == "book.delta" or kind == "book.snapshot" or kind == "trade.tape":
             if ev.market_id in self._identified:
                 return None  # the identified path covers this market
             found = self._levels.on_event(ev)
