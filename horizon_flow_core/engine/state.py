@@ -29,35 +29,6 @@ class MarketState:
         self.last_ts = 0
 
 
-class BookView:
-    """``recent_book[market_id] -> (bids, asks)`` best first, built on access."""
-
-    __slots__ = ("_markets",)
-
-    def __init__(self, markets: dict[str, MarketState]) -> None:
-        self._markets = markets
-
-    def __getitem__(self, market_id: str) -> tuple[list[Level], list[Level]]:
-        st = self._markets[market_id]
-        return st.book.levels()
-
-    def get(self, market_id: str, default: Any = None) -> Any:
-        st = self._markets.get(market_id)
-        return default if st is None else st.book.levels()
-
-    def __contains__(self, market_id: object) -> bool:
-        return market_id in self._markets
-
-    def __iter__(self) -> Any:
-        return iter(self._markets)
-
-    def __len__(self) -> int:
-        return len(self._markets)
-
-    def keys(self) -> Any:
-        return self._markets.keys()
-
-
 class AttrView:
     """``view[market_id]`` -> one attribute of that market's state (read-only)."""
 
@@ -67,12 +38,15 @@ class AttrView:
         self._markets = markets
         self._attr = attr
 
+    def _value(self, st: MarketState) -> Any:
+        return getattr(st, self._attr)
+
     def __getitem__(self, market_id: str) -> Any:
-        return getattr(self._markets[market_id], self._attr)
+        return self._value(self._markets[market_id])
 
     def get(self, market_id: str, default: Any = None) -> Any:
         st = self._markets.get(market_id)
-        return default if st is None else getattr(st, self._attr)
+        return default if st is None else self._value(st)
 
     def __contains__(self, market_id: object) -> bool:
         return market_id in self._markets
@@ -85,3 +59,15 @@ class AttrView:
 
     def keys(self) -> Any:
         return self._markets.keys()
+
+
+class BookView(AttrView):
+    """``recent_book[market_id] -> (bids, asks)`` best first, built on access."""
+
+    __slots__ = ()
+
+    def __init__(self, markets: dict[str, MarketState]) -> None:
+        super().__init__(markets, "book")
+
+    def _value(self, st: MarketState) -> Any:
+        return st.book.levels()

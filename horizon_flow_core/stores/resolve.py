@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..components import AuditSink, FlowStore
 from ..errors import PluginError, StoreError
@@ -43,43 +43,39 @@ def _backend(url: str, pm: PluginManager, what: str) -> StoreSpec:
                       f"(installed schemes: {', '.join(known) or 'none'})")
 
 
-def open_flow_store(url: str, pm: PluginManager | None = None, *,
-                    read_only: bool = False) -> FlowStore:
-    """Open a flow store; ``read_only`` for queries (falls back to a normal open)."""
+def _open(url: str, pm: PluginManager | None, what: str, kind: str, read_only: bool) -> Any:
+    """Open ``kind`` (flow_store | audit_sink) of the backend for ``url``.
+
+    ``read_only`` uses the backend's read-only opener when it has one.
+    """
     if pm is None:
         from ..plugin_manager import get_plugin_manager
 
         pm = get_plugin_manager()
-    spec = _backend(url, pm, "flow store")
-    opener = spec.open_flow_store
-    if read_only and spec.open_flow_store_read_only is not None:
-        opener = spec.open_flow_store_read_only
+    spec = _backend(url, pm, what)
+    opener = getattr(spec, f"open_{kind}")
+    read_only_opener = getattr(spec, f"open_{kind}_read_only")
+    if read_only and read_only_opener is not None:
+        opener = read_only_opener
     if opener is None:
-        raise PluginError(f"store plugin {spec.name!r} ({spec.plugin}) has no flow store")
+        raise PluginError(f"store plugin {spec.name!r} ({spec.plugin}) has no {what}")
     try:
         return opener(url)
     except StoreError:
         raise
     except OSError as exc:
-        raise StoreError(f"{url}: cannot open flow store: {exc.strerror or exc}") from None
+        raise StoreError(f"{url}: cannot open {what}: {exc.strerror or exc}") from None
+
+
+def open_flow_store(url: str, pm: PluginManager | None = None, *,
+                    read_only: bool = False) -> FlowStore:
+    """Open a flow store; ``read_only`` for queries (falls back to a normal open)."""
+    store: FlowStore = _open(url, pm, "flow store", "flow_store", read_only)
+    return store
 
 
 def open_audit_sink(url: str, pm: PluginManager | None = None, *,
                     read_only: bool = False) -> AuditSink:
     """Open an audit sink; ``read_only`` for verification (falls back to a normal open)."""
-    if pm is None:
-        from ..plugin_manager import get_plugin_manager
-
-        pm = get_plugin_manager()
-    spec = _backend(url, pm, "audit log")
-    opener = spec.open_audit_sink
-    if read_only and spec.open_audit_sink_read_only is not None:
-        opener = spec.open_audit_sink_read_only
-    if opener is None:
-        raise PluginError(f"store plugin {spec.name!r} ({spec.plugin}) has no audit sink")
-    try:
-        return opener(url)
-    except StoreError:
-        raise
-    except OSError as exc:
-        raise StoreError(f"{url}: cannot open audit log: {exc.strerror or exc}") from None
+    sink: AuditSink = _open(url, pm, "audit log", "audit_sink", read_only)
+    return sink
