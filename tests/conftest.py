@@ -34,7 +34,8 @@ class Venv:
         self.flow = path / "bin" / "flow"
 
     def install(self, *specs: str | Path, editable: bool = False) -> None:
-        args = [*_uv(), "pip", "install", "--quiet", "--python", str(self.python)]
+        # --no-sources: install what a user's pip would, not the uv workspace's members
+        args = [*_uv(), "pip", "install", "--quiet", "--no-sources", "--python", str(self.python)]
         for s in specs:
             args += (["-e", str(s)] if editable else [str(s)])
         subprocess.run(args, check=True, capture_output=True, text=True, timeout=600)
