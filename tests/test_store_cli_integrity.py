@@ -189,18 +189,29 @@ def test_verify_names_a_finding_edited_behind_the_triggers(
     assert "WORM trigger" not in out  # the triggers are back: the content check caught it
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (reported): a finding's id covers detector, "
-                   "category, venue, market, actor, ts and evidence only, so severity, "
-                   "confidence, message and citation edited behind the triggers pass "
-                   "`flow verify`; the audit log still holds the original")
-def test_verify_names_a_severity_edited_behind_the_triggers(
+def test_verify_against_the_audit_log_names_a_severity_edited_behind_the_triggers(
         scanned: Scanned, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A finding's id covers detector, category, venue, market, actor, ts and evidence, so
+    the store alone cannot see severity or confidence edited behind the triggers; checked
+    against the audit log (the authority) it is named field by field."""
+    code, out, _ = flow(capsys, "verify", "--db", str(scanned.db), "--audit-db",
+                        str(scanned.audit))
+    assert code == 0 and "matches the audit log" in out
     copy = sqlite_copy(scanned.db, tmp_path / "copy.db")
     with triggers_dropped(copy, "findings") as conn:
-        conn.execute("UPDATE findings SET severity = 'low', severity_rank = 0, confidence = 0.01 "
-                     "WHERE pos = (SELECT max(pos) FROM findings)")
-    code, _, _ = flow(capsys, "verify", "--db", str(copy))
-    assert code != 0
+        (fid, severity), = conn.execute(
+            "SELECT id, severity FROM findings WHERE pos = (SELECT max(pos) FROM findings)"
+        ).fetchall()
+        edited, rank = ("low", 0) if severity != "low" else ("critical", 3)
+        conn.execute("UPDATE findings SET severity = ?, severity_rank = ?, confidence = 0.01 "
+                     "WHERE id = ?", (edited, rank, fid))
+    code, out, _ = flow(capsys, "verify", "--db", str(copy), "--audit-db", str(scanned.audit),
+                        "--json")
+    assert code == 1
+    problems = json.loads(out)["problems"]
+    assert any(p.startswith(f"finding {fid}: severity is {edited!r} in the store but "
+                            f"{severity!r} in the audit log") for p in problems), problems
+    assert any(p.startswith(f"finding {fid}: confidence is 0.01") for p in problems), problems
 
 
 def test_severity_edit_is_found_by_diffing_against_a_rebuild_from_the_audit_log(

@@ -222,23 +222,74 @@ def diff(
 # --------------------------------------------------------------------------- verify
 
 
+def cross_check_with_audit(store: Any, sink: Any) -> list[str]:
+    """Every stored finding against the audit log, field by field.
+
+    The store's own checks cannot see a finding edited behind its WORM
+    triggers in a field its content id does not cover (severity,
+    confidence, message, citation); the audit log, the authority, can.
+    """
+    audited: dict[str, tuple[int, dict[str, Any]]] = {}
+    for rec in sink.records():
+        if rec.category in ("flow.anomaly", "flow.bot_detected"):
+            f = rec.payload.get("finding") or {}
+            audited.setdefault(str(f.get("id")), (rec.seq, f))
+    problems: list[str] = []
+    seen: set[str] = set()
+    for f in store.findings(FindingQuery()):
+        seen.add(f.id)
+        entry = audited.get(f.id)
+        if entry is None:
+            problems.append(f"finding {f.id}: in the store but not in the audit log")
+            continue
+        seq, original = entry
+        stored = f.to_dict()
+        for key in sorted(original):
+            if key != "seq" and stored.get(key) != original[key]:
+                problems.append(f"finding {f.id}: {key} is {stored.get(key)!r} in the store but "
+                                f"{original[key]!r} in the audit log (record seq {seq})")
+    missing = sorted(set(audited) - seen)
+    for fid in missing[:20]:
+        problems.append(f"finding {fid}: in the audit log (record seq {audited[fid][0]}) but not "
+                        "in the store (rebuild with `flow rebuild`)")
+    if len(missing) > 20:
+        problems.append(f"... and {len(missing) - 20} more audited findings missing from the store")
+    return problems
+
+
 def verify(db: str = typer.Option(..., "--db", help="Flow store (path or URL)."),
+           audit_db: str | None = typer.Option(
+               None, "--audit-db",
+               help="Also check every stored finding against this audit log, field by field."),
            json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")
            ) -> None:
-    """Integrity check of a flow store: structure, WORM protection, counts. Non-zero on problems."""
+    """Integrity check of a flow store: structure, WORM protection, counts. Non-zero on problems.
+
+    With --audit-db, every finding is also compared with the audit log (the authority).
+    """
     _require_existing(db, "flow store")
-    store = open_flow_store(db, get_plugin_manager(), read_only=True)
+    pm = get_plugin_manager()
+    store = open_flow_store(db, pm, read_only=True)
     try:
-        problems = store.verify()
+        problems = list(store.verify())
+        if audit_db is not None:
+            _require_existing(audit_db, "audit log")
+            sink = open_audit_sink(audit_db, pm, read_only=True)
+            try:
+                problems += cross_check_with_audit(store, sink)
+            finally:
+                sink.close()
     finally:
         store.close()
     if json_out:
-        print_json({"store": db, "ok": not problems, "problems": problems})
+        print_json({"store": db, "audit": audit_db, "ok": not problems, "problems": problems})
     elif problems:
         for p in problems:
             console.print(f"FAIL {p}", markup=False)
     else:
-        console.print(f"ok: {db} passes integrity, WORM and count checks", markup=False)
+        against = f" and matches the audit log {audit_db}" if audit_db else ""
+        console.print(f"ok: {db} passes integrity, WORM and count checks{against}",
+                      markup=False)
     if problems:
         raise typer.Exit(1)
 
