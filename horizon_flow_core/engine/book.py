@@ -7,10 +7,19 @@ updates (a level changes size, a new level behind the best) cost O(1).
 
 from __future__ import annotations
 
+import heapq
 from typing import Final
 
 Level = tuple[float, float]
 _DIRTY: Final = float("nan")
+
+
+def _price(level: Level) -> float:
+    return level[0]
+
+
+def _neg_price(level: Level) -> float:
+    return -level[0]
 
 
 class L2Book:
@@ -126,12 +135,20 @@ class L2Book:
         return sum((self.bids if side == "buy" else self.asks).values())
 
     def levels(self, n: int = 0) -> tuple[list[Level], list[Level]]:
-        """``(bids, asks)`` best first; ``n`` > 0 limits each side."""
-        bids = sorted(self.bids.items(), key=lambda kv: -kv[0])
-        asks = sorted(self.asks.items())
+        """``(bids, asks)`` best first; ``n`` > 0 limits each side.
+
+        With a limit well under the book's depth only the best ``n`` are
+        selected (a heap, not a sort of the whole book): prices are distinct
+        keys, so the result is the sorted book's first ``n``.
+        """
         if n > 0:
-            bids, asks = bids[:n], asks[:n]
-        return bids, asks
+            bids_d, asks_d = self.bids, self.asks
+            bids = (heapq.nlargest(n, bids_d.items(), key=_price) if len(bids_d) > 2 * n
+                    else sorted(bids_d.items(), key=_neg_price)[:n])
+            asks = (heapq.nsmallest(n, asks_d.items(), key=_price) if len(asks_d) > 2 * n
+                    else sorted(asks_d.items())[:n])
+            return bids, asks
+        return sorted(self.bids.items(), key=_neg_price), sorted(self.asks.items())
 
     def imbalance(self, n: int = 5) -> float | None:
         """(bid depth - ask depth) / total over the best ``n`` levels, in [-1, 1]."""

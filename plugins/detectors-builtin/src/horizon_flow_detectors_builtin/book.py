@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from horizon_flow_core.engine.context import EngineContext
 from horizon_flow_core.events import MarketEvent
 
 from .common import BUY, SELL
@@ -115,18 +116,30 @@ def _contains(levels: Sequence[Any], n: int, price: float) -> float:
     return -1.0
 
 
-def ctx_levels(ctx: Any, market_id: str) -> tuple[Sequence[Any], Sequence[Any]] | None:
-    """``(bids, asks)`` best first from the engine's context, or None when it has no book."""
-    recent: Mapping[str, Any] | None = getattr(ctx, "recent_book", None)
-    if recent is None:
-        return None
-    try:
-        book = recent.get(market_id)
-    except Exception:  # a context without a usable mapping: work from own state
-        return None
-    if not book:
-        return None
-    bids, asks = book
+def ctx_levels(ctx: Any, market_id: str, depth: int = 0
+               ) -> tuple[Sequence[Any], Sequence[Any]] | None:
+    """``(bids, asks)`` best first from the engine's context, or None when it has no book.
+
+    ``depth`` > 0: the caller reads only the best ``depth`` levels a side, so
+    in the engine's own context only those are taken from its live book
+    (the full book's sort was most of a detector's cost on a deep book).
+    """
+    if depth > 0 and type(ctx) is EngineContext:
+        live = ctx.book(market_id)
+        if live is None:
+            return None
+        bids, asks = live.levels(depth)
+    else:
+        recent: Mapping[str, Any] | None = getattr(ctx, "recent_book", None)
+        if recent is None:
+            return None
+        try:
+            book = recent.get(market_id)
+        except Exception:  # a context without a usable mapping: work from own state
+            return None
+        if not book:
+            return None
+        bids, asks = book
     if not bids and not asks:
         return None
     return bids, asks

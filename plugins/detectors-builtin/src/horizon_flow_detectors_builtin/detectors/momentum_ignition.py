@@ -272,7 +272,7 @@ class MomentumIgnitionDetector(DetectorBase):
     @staticmethod
     def _book_tick(ctx: Any, market_id: str, tick: float | None) -> float | None:
         """Refine the tick estimate from adjacent levels of the engine's book."""
-        levels = ctx_levels(ctx, market_id)
+        levels = ctx_levels(ctx, market_id, 20)
         if levels is None:
             return tick
         for side_levels in levels:

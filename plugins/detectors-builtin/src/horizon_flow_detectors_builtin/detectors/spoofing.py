@@ -212,7 +212,8 @@ class SpoofingDetector(DetectorBase):
             resting = (rest.depth[bait.side], rest.depth[other])
         imb, s, o, source = order_imbalance(
             bait.side, bait.price, remaining, self.cfg.book_depth_levels,
-            ctx_book=ctx_levels(ctx, bait.key[0]), own_book=self._levels.book(bait.key[0]),
+            ctx_book=ctx_levels(ctx, bait.key[0], self.cfg.book_depth_levels),
+            own_book=self._levels.book(bait.key[0]),
             resting=resting)
         if imb > bait.imbalance:
             bait.imbalance, bait.side_depth, bait.other_depth = imb, s, o
