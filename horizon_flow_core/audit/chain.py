@@ -58,6 +58,10 @@ class AuditRecord:
     payload: dict[str, Any]
     prev_hash: str
     hash: str
+    #: ``canonical(payload)`` as hashed, when the record was made by an
+    #: :class:`AuditLog`: a sink stores these bytes instead of encoding the
+    #: payload a second time. Not part of the record's identity.
+    payload_json: bytes | None = attrs.field(default=None, eq=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "ts": self.ts, "category": self.category,
@@ -72,6 +76,20 @@ class AuditRecord:
 def record_hash(seq: int, ts: int, category: str, payload: dict[str, Any], prev_hash: str) -> str:
     body = canonical({"seq": seq, "ts": ts, "category": category, "payload": payload,
                       "prev_hash": prev_hash})
+    return hashlib.sha256(body).hexdigest()
+
+
+def record_hash_from_json(seq: int, ts: int, category: str, payload_json: bytes,
+                          prev_hash: str) -> str:
+    """:func:`record_hash` given ``canonical(payload)``: the same bytes are hashed.
+
+    The canonical body is the five keys in sorted order (category, payload,
+    prev_hash, seq, ts) without whitespace, so it is assembled around the
+    payload's own canonical encoding instead of encoding the payload again.
+    """
+    body = b"".join((b'{"category":', canonical(category), b',"payload":', payload_json,
+                     b',"prev_hash":', canonical(prev_hash), b',"seq":', canonical(seq),
+                     b',"ts":', canonical(ts), b"}"))
     return hashlib.sha256(body).hexdigest()
 
 
@@ -186,9 +204,9 @@ class AuditLog:
             seq = self._seq + 1
             cat = str(category)
             rec_ts = int(ts or 0)
-            h = record_hash(seq, rec_ts, cat, payload, self._prev)
-            rec = AuditRecord(seq=seq, ts=rec_ts, category=cat, payload=payload,
-                              prev_hash=self._prev, hash=h)
+            payload_json = canonical(payload)
+            h = record_hash_from_json(seq, rec_ts, cat, payload_json, self._prev)
+            rec = AuditRecord(seq, rec_ts, cat, payload, self._prev, h, payload_json)
             self._seq, self._prev = seq, h
             self._pending.append(rec)
             self.records_written += 1

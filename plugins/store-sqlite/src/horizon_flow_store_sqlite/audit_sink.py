@@ -63,6 +63,15 @@ def iter_audit_records(conn: sqlite3.Connection, start_seq: int = 0, *,
         after = rows[-1][0]
 
 
+def _payload_text(r: AuditRecord) -> str:
+    """The record's canonical payload text: the bytes the chain hashed, when the record
+    carries them (records made by ``AuditLog``), else encoded here."""
+    encoded = getattr(r, "payload_json", None)
+    if encoded is not None:
+        return encoded.decode("utf-8")
+    return canonical_text(r.payload, f"audit record {r.seq} ({r.category}): payload")
+
+
 class SQLiteAuditSink:
     """Implements ``AuditSink`` on a SQLite file (may share the flow store's file)."""
 
@@ -122,9 +131,8 @@ class SQLiteAuditSink:
         """Store a batch of records in one transaction (durable when this returns)."""
         if not records:
             return
-        rows = [(r.seq, r.ts, r.category,
-                 canonical_text(r.payload, f"audit record {r.seq} ({r.category}): payload"),
-                 r.prev_hash, r.hash) for r in records]
+        rows = [(r.seq, r.ts, r.category, _payload_text(r), r.prev_hash, r.hash)
+                for r in records]
         with self._lock:
             self._check_open()
             if self.read_only:
