@@ -44,6 +44,14 @@ _HIGH = SEVERITY_RANK["high"]
 _RECENT_IDS = 100_000
 
 
+def _observer(profiler: Any) -> Callable[..., Any]:
+    """The profiler's ``observe``; one without it fails when called, under supervision."""
+    observe = getattr(profiler, "observe", None)
+    if callable(observe):
+        return observe  # type: ignore[no-any-return]
+    return lambda ev, seq: profiler.observe(ev, seq)
+
+
 class FlowEngine:
     """Runs events through profilers and detectors and emits findings.
 
@@ -78,6 +86,7 @@ class FlowEngine:
         self._pm = plugin_manager
         self._detectors: list[Supervised] = []
         self._dispatch: dict[str, tuple[tuple[Supervised, Callable[..., Any]], ...]] = {}
+        self._profile_dispatch: dict[str, tuple[tuple[Supervised, Callable[..., Any]], ...]] = {}
         self._profilers: list[Supervised] = []
         self._alerts: list[Supervised] = []
         self._findings_only: set[int] = set()
@@ -92,7 +101,7 @@ class FlowEngine:
         self.findings_by_severity: Counter[str] = Counter()
         self.findings_emitted = 0
         self.profiles_emitted = 0
-        self.events_by_kind: Counter[str] = Counter()
+        self._kind_counts: dict[str, int] = {}
         if store is not None:
             self.set_store(store)
         for d in detectors:
@@ -115,6 +124,7 @@ class FlowEngine:
     def add_profiler(self, profiler: Any, *, plugin: str = "(added)") -> None:
         self._profilers.append(self.supervisor.add(getattr(profiler, "name", "profiler"),
                                                    "profiler", plugin, profiler))
+        self._rebuild_dispatch()
 
     def add_alert_sink(self, sink: Any, *, plugin: str = "(added)", records: bool = True
                        ) -> None:
@@ -172,6 +182,16 @@ class FlowEngine:
                 if k in table:
                     table[k].append((sup, sup.component.on_event))
         self._dispatch = {k: tuple(v) for k, v in table.items()}
+        # profilers see events with an actor, of the kinds they asked for (all when None)
+        ptable: dict[str, list[tuple[Supervised, Callable[..., Any]]]] = {k: [] for k in KINDS}
+        for sup in self._profilers:
+            if sup.quarantined:
+                continue
+            kinds = getattr(sup.component, "kinds", None)
+            for k in (KINDS if not kinds else kinds):
+                if k in ptable:
+                    ptable[k].append((sup, _observer(sup.component)))
+        self._profile_dispatch = {k: tuple(v) for k, v in ptable.items()}
 
     def remember_finding_ids(self, ids: Iterable[str]) -> None:
         """Findings already emitted (by a run before a restart): not emitted again."""
@@ -192,6 +212,11 @@ class FlowEngine:
     def ingest_count(self) -> int:
         return self._count
 
+    @property
+    def events_by_kind(self) -> Counter[str]:
+        """Events ingested, by kind."""
+        return Counter(self._kind_counts)
+
     def snapshot_context(self) -> EngineContext:
         return self._ctx
 
@@ -208,77 +233,75 @@ class FlowEngine:
         return None
 
     # ------------------------------------------------------------------ hot path
-    def ingest(self, event: MarketEvent) -> list[AnomalyFinding]:
+    def ingest(self, ev: MarketEvent) -> list[AnomalyFinding]:
         """Process one event; returns the findings it triggered (already emitted)."""
+        # One function, locals for what every event reads: this runs per event.
         with self._lock:
-            return self._ingest(event)
+            self._count = seq = self._count + 1
+            ts = ev.ts
+            if ts > self._last_ts:
+                self._last_ts = ts
+            kind = ev.kind
+            counts = self._kind_counts
+            counts[kind] = counts.get(kind, 0) + 1
+            st = self._markets.get(ev.market_id)
+            if st is None:
+                st = self._new_market(ev.market_id)
+            st.last_ts = ts
 
-    def _ingest(self, ev: MarketEvent) -> list[AnomalyFinding]:
-        self._count = seq = self._count + 1
-        ts = ev.ts
-        if ts > self._last_ts:
-            self._last_ts = ts
-        kind = ev.kind
-        self.events_by_kind[kind] += 1
-        st = self._markets.get(ev.market_id)
-        if st is None:
-            st = self._new_market(ev.market_id)
-        st.last_ts = ts
+            # 2-3. rolling state and the live book
+            if kind == "book.delta":
+                st.book.apply_delta(ev.side, ev.price, ev.size, ts)  # type: ignore[arg-type]
+            elif kind in ORDER_KINDS:
+                st.orders.append(ev)
+            elif kind == "trade.tape":
+                st.trades.append((ev.price, ev.size, ev.side, ts))  # type: ignore[arg-type]
+            elif kind == "book.snapshot":
+                st.book.apply_snapshot(ev.bids or [], ev.asks or [], ts)
+                st.snapshots.append((ev.bids or [], ev.asks or [], ts))
+            elif kind == "quote.update":
+                st.book.apply_quote(ev.bid, ev.ask, ev.bid_size, ev.ask_size, ts)
+            elif kind == "feed.gap" or kind == "feed.stale":
+                if kind == "feed.gap":
+                    self._invalidate_books(ev)
+                self._audit(kind, {"event": ev.to_dict()}, ts)
 
-        # 2-3. rolling state and the live book
-        if kind == "trade.tape":
-            st.trades.append((ev.price, ev.size, ev.side, ts))  # type: ignore[arg-type]
-        elif kind == "book.delta":
-            st.book.apply_delta(ev.side, ev.price, ev.size, ts)  # type: ignore[arg-type]
-        elif kind in ORDER_KINDS:
-            st.orders.append(ev)
-        elif kind == "book.snapshot":
-            st.book.apply_snapshot(ev.bids or [], ev.asks or [], ts)
-            st.snapshots.append((ev.bids or [], ev.asks or [], ts))
-        elif kind == "quote.update":
-            st.book.apply_quote(ev.bid, ev.ask, ev.bid_size, ev.ask_size, ts)
-        elif kind == "feed.gap" or kind == "feed.stale":
-            if kind == "feed.gap":
-                self._invalidate_books(ev)
-            self._audit(kind, {"event": ev.to_dict()}, ts)
+            # 4. actor profiles (stored and audited before detectors run), for the
+            # kinds each profiler asked for
+            if ev.actor_id is not None:
+                for sup, observe in self._profile_dispatch.get(kind, ()):
+                    try:
+                        prof = observe(ev, seq)
+                    except Exception as exc:
+                        self._failed(sup, exc, ev)
+                        continue
+                    if prof is not None:
+                        self._emit_profile(prof)
 
-        # 4. actor profiles (stored and audited before detectors run)
-        if ev.actor_id is not None and self._profilers:
-            for sup in self._profilers:
-                if sup.quarantined:
-                    continue
+            # 5. detectors for this kind
+            ctx = self._ctx
+            ctx.venue = ev.venue
+            ctx.ingest_count = seq
+            ctx.event = ev
+            found: list[tuple[Supervised, Any]] | None = None
+            for sup, on_event in self._dispatch.get(kind, ()):
                 try:
-                    prof = sup.component.observe(ev, seq)
+                    out = on_event(ev, ctx)
                 except Exception as exc:
                     self._failed(sup, exc, ev)
                     continue
-                if prof is not None:
-                    self._emit_profile(prof)
+                if out:
+                    if found is None:
+                        found = []
+                    for f in out:
+                        found.append((sup, f))
 
-        # 5. detectors for this kind
-        ctx = self._ctx
-        ctx.venue = ev.venue
-        ctx.ingest_count = seq
-        ctx.event = ev
-        found: list[tuple[Supervised, Any]] | None = None
-        for sup, on_event in self._dispatch.get(kind, ()):
-            try:
-                out = on_event(ev, ctx)
-            except Exception as exc:
-                self._failed(sup, exc, ev)
-                continue
-            if out:
-                if found is None:
-                    found = []
-                for f in out:
-                    found.append((sup, f))
-
-        if seq & 4095 == 0:
-            self._housekeeping(ts)
-        # 6. emit
-        if found is None:
-            return []
-        return self._emit_findings(found, ev)
+            if seq & 4095 == 0:
+                self._housekeeping(ts)
+            # 6. emit
+            if found is None:
+                return []
+            return self._emit_findings(found, ev)
 
     def _invalidate_books(self, ev: MarketEvent) -> None:
         """A gap makes the book of its market (``*``: every market) unknown until a snapshot.
@@ -408,7 +431,7 @@ class FlowEngine:
             self._audit(AuditCategory.COMPONENT_QUARANTINED,
                         {"component": sup.name, "kind": sup.kind, "plugin": sup.plugin,
                          "errors": sup.errors_total, "event_seq": self._count}, ts)
-            if sup.kind == "detector":
+            if sup.kind in ("detector", "profiler"):
                 self._rebuild_dispatch()
         if self._pm is not None:
             self._pm.call_lifecycle("flow_component_error", component=sup.name,
