@@ -108,7 +108,8 @@ class _Ignition:
 @attrs.define(slots=True)
 class _Mover:
     # (ts, side, size, price, order id, market price before, market volume before)
-    burst: deque[tuple[int, str, float, float, str, float, float]] = attrs.field(factory=deque)
+    # made on the actor's first aggressive execution (memory per actor)
+    burst: deque[tuple[int, str, float, float, str, float, float]] | None = None
     volume: dict[str, float] = attrs.field(factory=lambda: {BUY: 0.0, SELL: 0.0})
     trades: dict[str, int] = attrs.field(factory=lambda: {BUY: 0, SELL: 0})
     ignition: _Ignition | None = None
@@ -196,13 +197,16 @@ class MomentumIgnitionDetector(DetectorBase):
                before_volume: float, ctx: Any) -> None:
         side = ev.side or BUY
         ref_price = before_price if before_price is not None else ev.price or 0.0
-        mv.burst.append((ev.ts, side, ev.size or 0.0, ev.price or 0.0, ev.order_id or "",
+        burst = mv.burst
+        if burst is None:
+            burst = mv.burst = deque()
+        burst.append((ev.ts, side, ev.size or 0.0, ev.price or 0.0, ev.order_id or "",
                          ref_price, before_volume))
         mv.volume[side] += ev.size or 0.0
         mv.trades[side] += 1
         cutoff = ev.ts - self.burst_ns
-        while mv.burst and mv.burst[0][0] < cutoff:
-            _, s, sz, *_ = mv.burst.popleft()
+        while burst and burst[0][0] < cutoff:
+            _, s, sz, *_ = burst.popleft()
             mv.volume[s] -= sz
             mv.trades[s] -= 1
         ign = mv.ignition
@@ -217,7 +221,7 @@ class MomentumIgnitionDetector(DetectorBase):
                 ign.peak_price, ign.move_pct = ev.price or 0.0, move
                 ign.move_ticks = self._ticks(side, ign.ref_price, ign.peak_price, ign.tick)
             return None
-        first = next(x for x in mv.burst if x[1] == side)
+        first = next(x for x in burst if x[1] == side)
         ref = first[5]
         # Where the actor's own latest execution took the price (the print of
         # this execution may come after the fill).
@@ -245,7 +249,7 @@ class MomentumIgnitionDetector(DetectorBase):
                                             "move_pct": r6(move)})
             return None
         mv.best = None
-        ids = [x[4] for x in mv.burst if x[1] == side]
+        ids = [x[4] for x in burst if x[1] == side]
         ign = _Ignition(side, first[0], ev.ts, ev.ts + self.reversal_ns, ref, now_price, move,
                         ticks, tick, mv.volume[side], mv.trades[side], min(share, 1.0), ids)
         mv.ignition = ign

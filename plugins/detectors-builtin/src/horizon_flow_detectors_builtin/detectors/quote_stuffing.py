@@ -90,7 +90,8 @@ class _Rate:
     first_ts: int
     window: deque[tuple[int, int]] = attrs.field(factory=deque)  # (ts, message code)
     counts: list[int] = attrs.field(factory=lambda: [0, 0, 0, 0])
-    fills: deque[int] = attrs.field(factory=deque)
+    # made on the key's first execution: most keys never have one (memory per key)
+    fills: deque[int] | None = None
     bucket: int = -1
     bucket_count: int = 0
     ewma: float = 0.0
@@ -169,10 +170,13 @@ class QuoteStuffingDetector(DetectorBase):
         return [f]
 
     def _fill(self, r: _Rate, ts: int) -> None:
-        r.fills.append(ts)
+        fills = r.fills
+        if fills is None:
+            fills = r.fills = deque()
+        fills.append(ts)
         cutoff = ts - self.window_ns
-        while r.fills and r.fills[0] <= cutoff:
-            r.fills.popleft()
+        while fills and fills[0] <= cutoff:
+            fills.popleft()
 
     def _roll(self, r: _Rate, ts: int) -> None:
         """Close finished windows into the EWMA baseline (idle windows count as zero)."""
@@ -232,7 +236,7 @@ class QuoteStuffingDetector(DetectorBase):
             return None
         cfg = self.cfg
         baseline = max(self._baseline(r), cfg.baseline_floor)
-        fills = len(r.fills)
+        fills = len(r.fills) if r.fills is not None else 0
         verdict = evaluate([
             Threshold("min_messages", float(n), float(min_messages)),
             Threshold("burst_multiple", n / baseline, cfg.burst_multiple),

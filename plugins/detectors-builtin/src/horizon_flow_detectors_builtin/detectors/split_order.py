@@ -85,7 +85,8 @@ class _Side:
     first: dict[str, int] = attrs.field(factory=dict)  # child id -> first fill ts
     price: dict[str, float] = attrs.field(factory=dict)  # child id -> first fill price
     prices: dict[float, int] = attrs.field(factory=dict)  # price -> children there
-    order: deque[tuple[int, str]] = attrs.field(factory=deque)
+    # made on the first child: many traders only ever trade one side (memory)
+    order: deque[tuple[int, str]] | None = None
     total: float = 0.0
     sumsq: float = 0.0
     fired_ts: int = -1
@@ -98,6 +99,8 @@ class _Side:
             self.first[child] = ts
             self.price[child] = price
             self.prices[price] = self.prices.get(price, 0) + 1
+            if self.order is None:
+                self.order = deque()
             self.order.append((ts, child))
             self.sumsq += size * size
         else:
@@ -106,8 +109,9 @@ class _Side:
         self.total += size
 
     def expire(self, cutoff: int) -> None:
-        while self.order and self.order[0][0] < cutoff:
-            _, child = self.order.popleft()
+        order = self.order
+        while order and order[0][0] < cutoff:
+            _, child = order.popleft()
             size = self.children.pop(child, 0.0)
             self.first.pop(child, None)
             p = self.price.pop(child, None)
@@ -228,7 +232,7 @@ class SplitOrderDetector(DetectorBase):
             return None
         side.fired_ts = ev.ts
         side.best = None
-        first_ts = side.order[0][0]
+        first_ts = side.order[0][0]  # type: ignore[index]  # a finding has children
         children = sorted(side.children)
         mean = side.total / n
         evidence = {

@@ -100,8 +100,8 @@ class _ActorFlow:
 
     cum: dict[str, float] = attrs.field(factory=lambda: {BUY: 0.0, SELL: 0.0})
     cited: dict[str, float] = attrs.field(factory=lambda: {BUY: -1.0, SELL: -1.0})
-    fills: deque[tuple[int, str, float, float, str | None]] = attrs.field(
-        factory=lambda: deque(maxlen=64))
+    # made on the actor's first fill here (memory per actor)
+    fills: deque[tuple[int, str, float, float, str | None]] | None = None
     baits: list[tuple[str, str]] = attrs.field(factory=list)  # keys of live baits
     last_ts: int = 0
 
@@ -237,6 +237,8 @@ class SpoofingDetector(DetectorBase):
             return
         flow = self._flow(ev.actor_id, ev.market_id, ev.ts)
         flow.cum[ev.side] += size
+        if flow.fills is None:
+            flow.fills = deque(maxlen=64)
         flow.fills.append((ev.ts, ev.side, ev.price or 0.0, size, ev.order_id))
         if flow.baits:
             live = []
@@ -307,7 +309,7 @@ class SpoofingDetector(DetectorBase):
         flow.cited[other] = flow.cum[other]
         fills = [
             {"ts": ts, "order_id": oid, "price": r6(p), "size": r6(sz)}
-            for ts, s, p, sz, oid in flow.fills
+            for ts, s, p, sz, oid in (flow.fills or ())
             if s == other and bait.ts <= ts <= ev.ts
         ][-20:]
         evidence = {
