@@ -19,6 +19,7 @@ Two latencies per event, from ``time.perf_counter_ns``:
 
 from __future__ import annotations
 
+import gc
 import queue
 import tempfile
 import time
@@ -77,6 +78,12 @@ def measure(events: Sequence[MarketEvent], *, rate: float = 10_000.0, batch: int
     n = len(events)
     config = bench_config()
     pm = plugin_manager(config)
+    # the benchmark's own event list is not engine state: keep it out of the
+    # collector's traversals, which a daemon would not pay for
+    gc.collect()
+    gc.freeze()
+    pauses = _GcPauses()
+    gc.callbacks.append(pauses)
     with tempfile.TemporaryDirectory(prefix="hf-latency-", dir=workdir) as tmp:
         store = open_flow_store(str(Path(tmp) / "flow.db"), pm)
         sink = open_audit_sink(str(Path(tmp) / "audit.db"), pm)
@@ -109,6 +116,8 @@ def measure(events: Sequence[MarketEvent], *, rate: float = 10_000.0, batch: int
         store.close()
         stats = getattr(store, "stats", None)
         findings = engine.findings_emitted
+    gc.callbacks.remove(pauses)
+    gc.unfreeze()
     lo = min(warmup, n // 2)
     ingest_ns = [timed.done[i] - timed.start[i] for i in range(lo, timed.i)]
     queued_ns = [timed.done[i] - handed[i] for i in range(lo, timed.i)]
@@ -119,4 +128,23 @@ def measure(events: Sequence[MarketEvent], *, rate: float = 10_000.0, batch: int
         "load_average_before": load_before, "load_average_after": load_average()}
     if stats is not None:
         out["store_flushes"] = stats.flushes
+    out["gc_pauses"] = pauses.summary()
     return out
+
+
+class _GcPauses:
+    """Cyclic-GC pauses during the run, by generation (the long tail's usual cause)."""
+
+    def __init__(self) -> None:
+        self._t0 = 0
+        self.by_gen: dict[int, list[int]] = {0: [], 1: [], 2: []}
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter_ns()
+        else:
+            self.by_gen[info["generation"]].append(time.perf_counter_ns() - self._t0)
+
+    def summary(self) -> dict[str, Any]:
+        return {f"gen{g}": {"count": len(v), "max_ms": round(max(v, default=0) / 1e6, 2)}
+                for g, v in self.by_gen.items()}

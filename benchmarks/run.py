@@ -116,7 +116,7 @@ def run(sections: list[str], settings: dict[str, Any], log: Any) -> dict[str, An
             per_actor_mb = (scale.get("per_actor_kb") or 10.0) / 1e3
             need = max(actors[2:]) * per_actor_mb * 1.5
             avail = _mem_available_mb()
-            if avail is None or need < 0.6 * avail:
+            if avail is None or need < 0.5 * avail:
                 extra = memory.measure_scale([], actors[2:])
                 scale["by_actors"] += extra["by_actors"]
                 scale["per_actor_kb"] = memory._slope(scale["by_actors"], "actors")
@@ -166,6 +166,10 @@ def report(r: dict[str, Any]) -> str:
             p = lat[key]
             lines.append(f"  {key:58s} {p['p50_us']:>6} {p['p99_us']:>7} {p['p999_us']:>7} "
                          f"{p['max_us']:>7}")
+        pauses = ", ".join(f"{g} {v['count']} (max {v['max_ms']} ms)"
+                           for g, v in lat.get("gc_pauses", {}).items())
+        lines.append(f"  achieved {lat['achieved_rate']:,} events/s; GC pauses: {pauses}; "
+                     f"load {lat['load_average_before']} -> {lat['load_average_after']}")
     if "storm" in r:
         s = r["storm"]
         lines.append("")
