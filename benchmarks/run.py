@@ -113,10 +113,12 @@ def run(sections: list[str], settings: dict[str, Any], log: Any) -> dict[str, An
         actors = list(settings["memory_actors"])
         scale = memory.measure_scale(settings["memory_markets"], actors[:2])
         if len(actors) > 2:
+            # the largest configuration only where it fits with room to spare: the
+            # machine may be shared (the estimate extrapolates the measured slope)
             per_actor_mb = (scale.get("per_actor_kb") or 10.0) / 1e3
-            need = max(actors[2:]) * per_actor_mb * 1.5
+            need = max(actors[2:]) * per_actor_mb * 1.25
             avail = _mem_available_mb()
-            if avail is None or need < 0.5 * avail:
+            if avail is None or need < 0.6 * avail:
                 extra = memory.measure_scale([], actors[2:])
                 scale["by_actors"] += extra["by_actors"]
                 scale["per_actor_kb"] = memory._slope(scale["by_actors"], "actors")
