@@ -35,13 +35,19 @@ from horizon_flow_core.events import MarketEvent
 
 
 class _TimedEngine:
-    """What the worker calls: the real engine's ingest, timed per event."""
+    """What the worker calls: the real engine's ingest, timed per event.
 
-    def __init__(self, engine: Any, n: int) -> None:
+    ``freeze_every``: call ``gc.freeze()`` on the engine thread after that many
+    events (between events, outside the timed region): long-lived engine state
+    then leaves the cyclic collector's traversals, as a daemon could do.
+    """
+
+    def __init__(self, engine: Any, n: int, freeze_every: int | None = None) -> None:
         self.engine = engine
         self.start = array("q", bytes(8 * n))
         self.done = array("q", bytes(8 * n))
         self.i = 0
+        self.freeze_every = freeze_every
 
     def ingest(self, ev: MarketEvent) -> Any:
         i = self.i
@@ -49,6 +55,8 @@ class _TimedEngine:
         out = self.engine.ingest(ev)
         self.done[i] = time.perf_counter_ns()
         self.i = i + 1
+        if self.freeze_every and self.i % self.freeze_every == 0:
+            gc.freeze()
         return out
 
 
@@ -67,9 +75,11 @@ def percentiles(values_ns: Sequence[int]) -> dict[str, float]:
 
 
 def measure(events: Sequence[MarketEvent], *, rate: float = 10_000.0, batch: int = 4,
-            warmup: int = 20_000, workdir: Path | None = None) -> dict[str, Any]:
+            warmup: int = 20_000, workdir: Path | None = None,
+            freeze_every: int | None = None) -> dict[str, Any]:
     """Run ``events`` through a live-mode engine at ``rate`` events/s offered, ``batch`` per
-    hand-off; latencies of the events after the first ``warmup`` (state is built by then)."""
+    hand-off; latencies of the events after the first ``warmup`` (state is built by then).
+    ``freeze_every``: see :class:`_TimedEngine` (None: the interpreter's default GC)."""
     from benchmarks.pipeline import plugin_manager
     from horizon_flow_core.audit.chain import AuditLog
     from horizon_flow_core.daemon.worker import EngineWorker
@@ -89,7 +99,7 @@ def measure(events: Sequence[MarketEvent], *, rate: float = 10_000.0, batch: int
         sink = open_audit_sink(str(Path(tmp) / "audit.db"), pm)
         audit = AuditLog(sink, clock=time.time_ns)
         engine = build_engine(config, store=store, audit=audit)
-        timed = _TimedEngine(engine, n)
+        timed = _TimedEngine(engine, n, freeze_every)
         handed = array("q", bytes(8 * n))
         q: queue.Queue[Any] = queue.Queue(maxsize=10_000)
         worker = EngineWorker("bench", timed, q)
@@ -123,6 +133,7 @@ def measure(events: Sequence[MarketEvent], *, rate: float = 10_000.0, batch: int
     queued_ns = [timed.done[i] - handed[i] for i in range(lo, timed.i)]
     out: dict[str, Any] = {
         "events": n, "measured_events": len(ingest_ns), "offered_rate": rate, "batch": batch,
+        "freeze_every": freeze_every,
         "achieved_rate": round(n / elapsed), "findings": findings,
         "ingest": percentiles(ingest_ns), "queued": percentiles(queued_ns),
         "load_average_before": load_before, "load_average_after": load_average()}

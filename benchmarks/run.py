@@ -95,8 +95,12 @@ def run(sections: list[str], settings: dict[str, Any], log: Any) -> dict[str, An
     if "latency" in sections:
         assert feed is not None
         log("latency: live mode ...")
-        results["latency"] = latency.measure(_events(feed, settings["latency_events"]),
-                                             warmup=settings["latency_warmup"])
+        events = _events(feed, settings["latency_events"])
+        results["latency"] = latency.measure(events, warmup=settings["latency_warmup"])
+        log("latency: live mode, long-lived state frozen out of the GC every 20,000 events ...")
+        results["latency_gc_freeze"] = latency.measure(events, warmup=settings["latency_warmup"],
+                                                       freeze_every=20_000)
+        del events
     if "storm" in sections:
         assert feed is not None
         log("storm: findings on every 2nd placement ...")
@@ -164,14 +168,20 @@ def report(r: dict[str, Any]) -> str:
         lines.append(f"live latency ({lat['measured_events']:,} events at "
                      f"{lat['offered_rate']:,.0f}/s offered, {lat['batch']} per hand-off)"
                      "   p50     p99   p99.9     max  (us)")
-        for key in ("ingest", "queued"):
-            p = lat[key]
-            lines.append(f"  {key:58s} {p['p50_us']:>6} {p['p99_us']:>7} {p['p999_us']:>7} "
-                         f"{p['max_us']:>7}")
-        pauses = ", ".join(f"{g} {v['count']} (max {v['max_ms']} ms)"
-                           for g, v in lat.get("gc_pauses", {}).items())
-        lines.append(f"  achieved {lat['achieved_rate']:,} events/s; GC pauses: {pauses}; "
-                     f"load {lat['load_average_before']} -> {lat['load_average_after']}")
+        for run_key, title in (("latency", "default GC"),
+                               ("latency_gc_freeze", "gc.freeze() every 20,000 events")):
+            if run_key not in r:
+                continue
+            lat = r[run_key]
+            for key in ("ingest", "queued"):
+                p = lat[key]
+                label = f"{key} ({title})"
+                lines.append(f"  {label:58s} {p['p50_us']:>6} {p['p99_us']:>7} "
+                             f"{p['p999_us']:>7} {p['max_us']:>7}")
+            pauses = ", ".join(f"{g} {v['count']} (max {v['max_ms']} ms)"
+                               for g, v in lat.get("gc_pauses", {}).items())
+            lines.append(f"    achieved {lat['achieved_rate']:,} events/s; GC pauses: {pauses}; "
+                         f"load {lat['load_average_before']} -> {lat['load_average_after']}")
     if "storm" in r:
         s = r["storm"]
         lines.append("")
