@@ -204,7 +204,8 @@ def _slope(rows: list[dict[str, Any]], key: str) -> float | None:
     a, b = rows[0], rows[-1]
     if b[key] == a[key]:
         return None
-    return round((b["state_mb"] - a["state_mb"]) * 1e3 / (b[key] - a[key]), 3)
+    slope: float = (b["state_mb"] - a["state_mb"]) * 1e3 / (b[key] - a[key])
+    return round(slope, 3)
 
 
 def measure_churn(feed: Path, *, samples: int = 12, long_s: float = 600.0,

@@ -66,7 +66,7 @@ def iter_audit_records(conn: sqlite3.Connection, start_seq: int = 0, *,
 def _payload_text(r: AuditRecord) -> str:
     """The record's canonical payload text: the bytes the chain hashed, when the record
     carries them (records made by ``AuditLog``), else encoded here."""
-    encoded = getattr(r, "payload_json", None)
+    encoded: bytes | None = getattr(r, "payload_json", None)
     if encoded is not None:
         return encoded.decode("utf-8")
     return canonical_text(r.payload, f"audit record {r.seq} ({r.category}): payload")

@@ -219,9 +219,9 @@ class QuoteStuffingDetector(DetectorBase):
         cutoff = ts - window_ns
         while window and window[0][0] <= cutoff:
             counts[window.popleft()[1]] -= 1
-        fills = r.fills
-        while fills and fills[0] <= cutoff:
-            fills.popleft()
+        executions = r.fills
+        while executions and executions[0] <= cutoff:
+            executions.popleft()
         n = len(window)
         if r.in_burst:
             if n < min_messages / 2:

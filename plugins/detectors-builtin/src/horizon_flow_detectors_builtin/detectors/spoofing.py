@@ -179,7 +179,7 @@ class SpoofingDetector(DetectorBase):
         actor, oid, side, size = ev.actor_id, ev.order_id, ev.side, ev.size
         if actor is not None:
             rest.identified = True
-        if oid is None or (side != BUY and side != SELL) or size is None:
+        if oid is None or side not in (BUY, SELL) or size is None:
             return
         orders = rest.orders
         if len(orders) >= MAX_RESTING_PER_MARKET:  # forget the oldest unmatched order
@@ -188,13 +188,13 @@ class SpoofingDetector(DetectorBase):
             rest.depth[s] = max(rest.depth[s] - sz, 0.0)
         orders[oid] = (side, size)
         rest.depth[side] += size
-        if actor is None or size < self.candidate_size or ev.price is None:
+        price = ev.price
+        if actor is None or size < self.candidate_size or price is None:
             return
-        flow = self._flow(ev.actor_id, ev.market_id, ev.ts)
-        other = opposite(ev.side) or SELL
-        key = (ev.market_id, ev.order_id)
-        bait = _Bait(key, ev.actor_id, ev.order_id, ev.side, ev.price, ev.size, ev.ts,
-                     flow.cum[other])
+        flow = self._flow(actor, ev.market_id, ev.ts)
+        other = opposite(side) or SELL
+        key = (ev.market_id, oid)
+        bait = _Bait(key, actor, oid, side, price, size, ev.ts, flow.cum[other])
         self._baits[key] = bait
         self._expiry.append((ev.ts + self.horizon_ns, key, bait))
         if len(flow.baits) >= 64:
