@@ -182,6 +182,14 @@ def event_from_dict(d: Any) -> MarketEvent:
     """
     if type(d) is not dict:
         raise FeedError(f"expected a JSON object, got {type(d).__name__}")
+    try:
+        return _event_from_dict(d)
+    except TypeError:
+        # an unhashable value (a list or object) where a kind or side belongs
+        raise _validate_slow(d) from None
+
+
+def _event_from_dict(d: dict[str, Any]) -> MarketEvent:
     get = d.get
     venue = get("venue")
     market_id = get("market_id")
@@ -314,7 +322,7 @@ def _validate_slow(d: dict[str, Any]) -> FeedError:
     raw = d.get("kind")
     if raw is None:
         return _bad("kind", "missing")
-    if _KIND_INTERN.get(raw) is None:  # type: ignore[arg-type]
+    if type(raw) is not str or _KIND_INTERN.get(raw) is None:
         return _bad("kind", f"unknown kind {raw!r:.40}; expected one of {', '.join(sorted(KINDS))}")
     ts = d.get("ts")
     if type(ts) is not int:
@@ -325,7 +333,7 @@ def _validate_slow(d: dict[str, Any]) -> FeedError:
     if seq is not None and type(seq) is not int:
         return _bad("seq", f"expected an integer, got {seq!r:.40}")
     side = d.get("side")
-    if side is not None and _SIDES.get(side) is None:
+    if side is not None and (type(side) is not str or _SIDES.get(side) is None):
         return _bad("side", f"expected 'buy' or 'sell', got {side!r:.40}")
     aggressor = d.get("aggressor")
     if aggressor is not None and type(aggressor) is not bool:

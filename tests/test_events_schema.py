@@ -62,3 +62,12 @@ def test_earlier_module_spellings_compare_equal() -> None:
     ev = make_event("v", "m", "order.canceled", 1)
     assert ev.event_kind == MarketEventKind.OrderCanceled == EventKind.ORDER_CANCELED
     assert ev.venue_name == "v"
+
+
+@pytest.mark.parametrize(("patch", "field"), [({"kind": []}, "kind"), ({"side": {"x": 1}}, "side"),
+                                              ({"kind": {"a": 1}}, "kind")])
+def test_unhashable_values_are_a_named_feed_error_not_a_crash(patch: dict[str, object],
+                                                              field: str) -> None:
+    with pytest.raises(FeedError) as info:
+        event_from_dict(loads(PINNED) | patch)
+    assert info.value.field == field
