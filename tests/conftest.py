@@ -89,6 +89,37 @@ def write_plugin(root: Path, dist: str, module: str, source: str,
     return folder
 
 
+def run_flow(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run ``flow ARGS`` in-process; the exit code, stdout and stderr."""
+    from horizon_flow_core.cli.app import main
+
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def sqlite_rows(path: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Rows of a query on a store file, opened read-only."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def write_two_venue_feed(path: Path, seed: int = 11) -> int:
+    """A seeded feed with one planted episode per category, over two venues."""
+    import attrs
+
+    from horizon_flow_core.synthetic import default_markets, generate, write_feed
+
+    markets = list(default_markets(4))
+    markets[3] = attrs.evolve(markets[3], venue="synthetic-perp")
+    scenario = generate(seed=seed, markets=markets, actors=20, events=3000, episodes=1)
+    return write_feed(path, scenario.events)
+
+
 @pytest.fixture(scope="session")
 def venv_factory(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Venv]:
     def factory(name: str) -> Venv:

@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 
-from horizon_flow_core.cli.app import main
 from horizon_flow_core.synthetic import generate_stream, write_feed
+
+from .conftest import run_flow as flow
 
 pytest.importorskip("horizon_flow_store_sqlite", reason="the SQLite store plugin is not installed")
 pytest.importorskip("horizon_flow_detectors_builtin",
@@ -32,12 +33,6 @@ pytest.importorskip("horizon_flow_detectors_builtin",
 EVENTS = 100_000
 
 
-def flow(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run ``flow ARGS`` in-process; the exit code, stdout and stderr."""
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def query(path: Path, sql: str) -> list[tuple[Any, ...]]:

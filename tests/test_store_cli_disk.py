@@ -20,8 +20,9 @@ from pathlib import Path
 import attrs
 import pytest
 
-from horizon_flow_core.cli.app import main
 from horizon_flow_core.synthetic import default_markets, generate, write_feed
+
+from .conftest import run_flow as flow
 
 pytest.importorskip("horizon_flow_store_sqlite", reason="the SQLite store plugin is not installed")
 pytest.importorskip("horizon_flow_detectors_builtin",
@@ -30,12 +31,6 @@ pytest.importorskip("horizon_flow_detectors_builtin",
 DISK_FULL = "disk full (or the store's max_page_count reached)"
 
 
-def flow(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run ``flow ARGS`` in-process; the exit code, stdout and stderr."""
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,9 @@ import pytest
 
 from horizon_flow_core.audit.chain import record_hash
 from horizon_flow_core.cli.app import main
-from horizon_flow_core.synthetic import default_markets, generate, write_feed
+
+from .conftest import run_flow as flow
+from .conftest import write_two_venue_feed
 
 pytest.importorskip("horizon_flow_store_sqlite", reason="the SQLite store plugin is not installed")
 pytest.importorskip("horizon_flow_detectors_builtin",
@@ -30,24 +32,10 @@ pytest.importorskip("horizon_flow_detectors_builtin",
 # --------------------------------------------------------------------------- helpers
 
 
-def write_two_venue_feed(path: Path, seed: int = 11) -> int:
-    """A seeded feed with one planted episode per category, over two venues."""
-    markets = list(default_markets(4))
-    markets[3] = attrs.evolve(markets[3], venue="synthetic-perp")
-    scenario = generate(seed=seed, markets=markets, actors=20, events=3000, episodes=1)
-    return write_feed(path, scenario.events)
 
 
-def flow_main(args: list[str]) -> int:
-    return main(args)
 
 
-def flow(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run ``flow ARGS`` in-process; the exit code, stdout and stderr."""
-    capsys.readouterr()
-    code = flow_main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def sqlite_copy(src: Path, dest: Path) -> Path:
@@ -98,7 +86,7 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> Scanned:
     feed = root / "day.jsonl"
     write_two_venue_feed(feed)
     db, audit = root / "flow.db", root / "audit.db"
-    assert flow_main(["scan", "--feed-log", str(feed), "--db", str(db), "--audit-db", str(audit),
+    assert main(["scan", "--feed-log", str(feed), "--db", str(db), "--audit-db", str(audit),
                  "--json", "--no-progress"]) == 0
     (n,) = rows(db, "SELECT count(*) FROM findings")[0]
     assert n >= 5, "the synthetic feed should give findings of several categories"
