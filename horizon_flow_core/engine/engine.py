@@ -347,17 +347,19 @@ class FlowEngine:
         self.findings_emitted += 1
         self.findings_by_category[f.category] += 1
         self.findings_by_severity[f.severity] += 1
+        if SEVERITY_RANK[f.severity] >= _HIGH and f.confidence >= 0.9:
+            category = AuditCategory.BOT_DETECTED
+        else:
+            category = AuditCategory.FLOW_ANOMALY
+        # The authority first: a store write can trigger a flush, whose
+        # before_flush flushes the audit log; the finding must already be in it.
+        self._audit(category, {"finding": f.to_dict()}, f.ts)
         store = self._store
         if store is not None and not store.quarantined:
             try:
                 store.component.write_finding(f)
             except Exception as exc:
                 self._failed(store, exc, ev)
-        if SEVERITY_RANK[f.severity] >= _HIGH and f.confidence >= 0.9:
-            category = AuditCategory.BOT_DETECTED
-        else:
-            category = AuditCategory.FLOW_ANOMALY
-        self._audit(category, {"finding": f.to_dict()}, f.ts)
         if self._alerts:
             profile = self.profile(f.venue, f.actor_id) if f.actor_id else None
             for sup in self._alerts:
@@ -377,13 +379,13 @@ class FlowEngine:
 
     def _emit_profile(self, prof: ActorProfile) -> None:
         self.profiles_emitted += 1
+        self._audit(AuditCategory.ACTOR_PROFILED, {"profile": prof.to_dict()}, prof.ts)
         store = self._store
         if store is not None and not store.quarantined:
             try:
                 store.component.upsert_profile(prof)
             except Exception as exc:
                 self._failed(store, exc, None)
-        self._audit(AuditCategory.ACTOR_PROFILED, {"profile": prof.to_dict()}, prof.ts)
 
     def _audit(self, category: str, payload: dict[str, Any], ts: int) -> AuditRecord | None:
         if self.audit is None:
