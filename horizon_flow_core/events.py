@@ -13,11 +13,13 @@ prediction markets are probabilities in [0, 1]; crypto prices are as quoted.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from typing import Any, Final
 
 import attrs
 
 from .errors import FeedError
+from .event_shapes import MAX_SHAPES, compile_builder
 
 
 class EventKind(enum.StrEnum):
@@ -148,25 +150,34 @@ def _levels(value: Any, name: str) -> list[Level]:
     return out
 
 
-def _required_for_kind(kind: str, ev: MarketEvent) -> str | None:
+def _missing_for_kind(kind: str, side: Any, price: Any, size: Any, bid: Any, ask: Any,
+                      bids: Any, asks: Any) -> str | None:
     """Name of a field the kind cannot do without, or None when complete."""
-    if kind in ("order.placed", "book.delta"):
-        for name in ("side", "price", "size"):
-            if getattr(ev, name) is None:
-                return name
-    elif kind in ("order.filled", "trade.tape"):
-        for name in ("price", "size"):
-            if getattr(ev, name) is None:
-                return name
+    if kind == "order.placed" or kind == "book.delta":
+        if side is None:
+            return "side"
+        if price is None:
+            return "price"
+        if size is None:
+            return "size"
+    elif kind == "order.filled" or kind == "trade.tape":
+        if price is None:
+            return "price"
+        if size is None:
+            return "size"
     elif kind == "book.snapshot":
-        if ev.bids is None:
+        if bids is None:
             return "bids"
-        if ev.asks is None:
+        if asks is None:
             return "asks"
     elif kind == "quote.update":
-        if ev.bid is None and ev.ask is None:
+        if bid is None and ask is None:
             return "bid"
     return None
+
+
+def _required_for_kind(kind: str, ev: MarketEvent) -> str | None:
+    return _missing_for_kind(kind, ev.side, ev.price, ev.size, ev.bid, ev.ask, ev.bids, ev.asks)
 
 
 def event_from_dict(d: Any) -> MarketEvent:
@@ -183,13 +194,28 @@ def event_from_dict(d: Any) -> MarketEvent:
     if type(d) is not dict:
         raise FeedError(f"expected a JSON object, got {type(d).__name__}")
     try:
-        return _event_from_dict(d)
+        build = _BUILDERS.get(tuple(d))
+        if build is None:
+            build = _builder_for(tuple(d))
+        return build(d)
     except TypeError:
         # an unhashable value (a list or object) where a kind or side belongs
         raise _validate_slow(d) from None
 
 
+def _builder_for(keys: tuple[str, ...]) -> Callable[[dict[str, Any]], MarketEvent]:
+    """The compiled builder of this key set, made on first sight (the generic one when
+    the set lacks a required key or the cache is full)."""
+    if len(_BUILDERS) >= MAX_SHAPES:
+        return _event_from_dict
+    build = (compile_builder(keys, _FIELDS, _CHECK_ORDER, _KNOWN, _BUILDER_NAMESPACE)
+             or _event_from_dict)
+    _BUILDERS[keys] = build
+    return build
+
+
 def _event_from_dict(d: dict[str, Any]) -> MarketEvent:
+    """The generic builder: every field read and checked (shapes not compiled)."""
     get = d.get
     venue = get("venue")
     market_id = get("market_id")
@@ -298,6 +324,13 @@ def _event_from_dict(d: dict[str, Any]) -> MarketEvent:
 _NEEDS: Final[frozenset[str]] = frozenset(
     {"order.placed", "book.delta", "order.filled", "trade.tape", "book.snapshot", "quote.update"})
 
+#: the order _event_from_dict checks the optional fields in (its errors name the first bad one)
+_CHECK_ORDER: Final[tuple[str, ...]] = (
+    "seq", "side", "price", "size", "actor_id", "counterparty_id", "order_id", "aggressor",
+    "tx_hash", "bid", "ask", "bid_size", "ask_size", "bids", "asks", "extra")
+#: compiled builders by key tuple (see :mod:`horizon_flow_core.event_shapes`)
+_BUILDERS: dict[tuple[str, ...], Callable[[dict[str, Any]], MarketEvent]] = {}
+
 
 def _num(value: Any, name: str) -> float:
     if type(value) is int:
@@ -339,6 +372,14 @@ def _validate_slow(d: dict[str, Any]) -> FeedError:
     if aggressor is not None and type(aggressor) is not bool:
         return _bad("aggressor", f"expected true or false, got {aggressor!r:.40}")
     return FeedError("malformed event")
+
+
+#: what the compiled builders call
+_BUILDER_NAMESPACE: Final[dict[str, Any]] = {
+    "MarketEvent": MarketEvent, "_KIND_INTERN": _KIND_INTERN, "_SIDES": _SIDES, "_num": _num,
+    "_id": _id, "_levels": _levels, "_bad": _bad, "_validate_slow": _validate_slow,
+    "_NEEDS": _NEEDS, "_missing_for_kind": _missing_for_kind,
+}
 
 
 def make_event(venue: str, market_id: str, kind: str, ts: int, **fields: Any) -> MarketEvent:
