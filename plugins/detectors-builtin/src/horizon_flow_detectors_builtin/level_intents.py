@@ -94,31 +94,53 @@ class LevelIntentTracker:
     def on_event(self, ev: MarketEvent, *, intents: bool = True) -> Sequence[LevelWithdrawal]:
         """Follow one event. ``intents`` False: only keep the book current (the
         caller has no use for withdrawals in this market, e.g. it is identified)."""
+        if not intents:
+            return self.keep_book(ev)
         m = self._markets.get(ev.market_id)
         if m is None:
             m = self._markets[ev.market_id] = _Market()
-        m.last_ts = ev.ts
+        ts = m.last_ts = ev.ts
+        q = m.expiry
+        if q and q[0][0] < ts:
+            self._expire(m, ts)
         kind = ev.kind
-        if not intents:
-            if kind == "book.delta":
-                m.book.delta(ev)
-            elif kind != "trade.tape":
-                m.book.apply(ev)
-            if m.additions:
-                m.additions.clear()
-                m.expiry.clear()
-            return _NONE
-        if m.expiry and m.expiry[0][0] < ev.ts:
-            self._expire(m, ev.ts)
         if kind == "book.delta":
-            change = m.book.delta(ev)
-            if change is None:
+            # The hot path (about half of a feed), LevelBook.delta inlined: most
+            # deltas change a level that nobody follows and allocate nothing here.
+            price, size = ev.price, ev.size
+            if price is None or size is None:
                 return _NONE
-            return self._changed(m, ev, (change,), False)
+            side = ev.side
+            if side == BUY:
+                levels = m.book.bids
+            elif side == SELL:
+                levels = m.book.asks
+            else:
+                return _NONE
+            old = levels.get(price, 0.0)
+            new = 0.0 if size < 0.0 else size  # max(size, 0.0), NaN kept alike
+            if new == old:
+                return _NONE
+            if new > 0:
+                levels[price] = new
+            else:
+                levels.pop(price, None)
+            additions = m.additions
+            if new > old:
+                if additions:
+                    rec = additions.get((side, price))
+                    if rec is not None:
+                        rec.added += new - old
+                        return _NONE
+                if new - old < self.min_added:
+                    return _NONE  # growth too small to follow
+            elif not additions or (side, price) not in additions:
+                return _NONE  # a shrinking level nobody follows
+            return self._changed(m, ev, ((side, price, old, new),), False)
         if kind == "trade.tape":
             size = ev.size or 0.0
             m.tape += size
-            if ev.price is not None:
+            if ev.price is not None and m.additions:
                 for side in (BUY, SELL):
                     rec = m.additions.get((side, ev.price))
                     if rec is not None:
@@ -127,6 +149,33 @@ class LevelIntentTracker:
         # The first picture of a book is its starting state, not size being added.
         initial = kind == "book.snapshot" and not len(m.book)
         return self._changed(m, ev, m.book.apply(ev), initial)
+
+    def keep_book(self, ev: MarketEvent) -> Sequence[LevelWithdrawal]:
+        """``on_event(ev, intents=False)``: keep the book current, follow no additions."""
+        m = self._markets.get(ev.market_id)
+        if m is None:
+            m = self._markets[ev.market_id] = _Market()
+        m.last_ts = ev.ts
+        kind = ev.kind
+        if kind == "book.delta":
+            # LevelBook.delta inlined (the hot path of identified markets)
+            price, size = ev.price, ev.size
+            if price is not None and size is not None:
+                side = ev.side
+                levels = m.book.bids if side == BUY else m.book.asks if side == SELL else None
+                if levels is not None:
+                    new = 0.0 if size < 0.0 else size  # max(size, 0.0), NaN kept alike
+                    if new != levels.get(price, 0.0):
+                        if new > 0:
+                            levels[price] = new
+                        else:
+                            levels.pop(price, None)
+        elif kind != "trade.tape":
+            m.book.apply(ev)
+        if m.additions:
+            m.additions.clear()
+            m.expiry.clear()
+        return _NONE
 
     def _changed(self, m: _Market, ev: MarketEvent, changes: Sequence[LevelChange],
                  initial: bool) -> list[LevelWithdrawal]:

@@ -117,6 +117,7 @@ class _Resting:
 
 
 MAX_RESTING_PER_MARKET = 100_000
+_SIDES = (BUY, SELL)
 
 
 class SpoofingDetector(DetectorBase):
@@ -147,50 +148,75 @@ class SpoofingDetector(DetectorBase):
     # ------------------------------------------------------------------ events
 
     def on_event(self, ev: MarketEvent, ctx: Any) -> list[AnomalyFinding] | None:
+        # The hot path: one function with locals for what most events touch
+        # (book deltas, placements and cancels of small orders); the rare work
+        # (a bait, a fill, a judgement) is in the methods it calls.
+        ts = ev.ts
         q = self._expiry
-        if q and q[0][0] < ev.ts:
-            self._expire(ev.ts)
+        if q and q[0][0] < ts:
+            self._expire(ts)
         kind = ev.kind
+        market = ev.market_id
+        rest = self._resting.get(market)
         if kind == "book.delta" or kind == "book.snapshot" or kind == "trade.tape":
-            rest = self._resting.get(ev.market_id)
-            # Where orders carry actors the identified path covers the market;
-            # the book is still kept, for the imbalance when the engine has none.
-            identified = rest is not None and rest.identified
-            withdrawals = self._levels.on_event(ev, intents=not identified)
+            if rest is not None and rest.identified:
+                # Where orders carry actors the identified path covers the market;
+                # the book is still kept, for the imbalance when the engine has none.
+                self._levels.keep_book(ev)
+                return None
+            withdrawals = self._levels.on_event(ev)
             if not withdrawals:
                 return None
             out = [f for w in withdrawals if (f := self._judge_anonymous(ev, w)) is not None]
             return out or None
-        rest = self._resting.get(ev.market_id)
         if rest is None:
-            rest = self._resting[ev.market_id] = _Resting()
-        rest.last_ts = ev.ts
+            rest = self._resting[market] = _Resting()
+        rest.last_ts = ts
         if kind == "order.placed":
-            self._on_placed(ev, ctx, rest)
-        elif kind == "order.filled":
+            actor, oid, side, size = ev.actor_id, ev.order_id, ev.side, ev.size
+            if actor is not None:
+                rest.identified = True
+            if oid is None or side not in _SIDES or size is None:
+                return None
+            orders = rest.orders
+            if len(orders) >= MAX_RESTING_PER_MARKET:  # forget the oldest unmatched order
+                old, (s, sz) = next(iter(orders.items()))
+                del orders[old]
+                left = rest.depth[s] - sz
+                rest.depth[s] = 0.0 if left < 0.0 else left  # max(left, 0.0)
+            orders[oid] = (side, size)
+            rest.depth[side] += size
+            if actor is None or size < self.candidate_size or ev.price is None:
+                return None  # most orders: too small to be a bait
+            self._new_bait(ev, actor, oid, side, size)
+            return None
+        if kind == "order.canceled":
+            oid = ev.order_id
+            if oid is None:
+                return None
+            known = rest.orders.pop(oid, None)
+            if known is not None:
+                depth = rest.depth
+                s = known[0]
+                left = depth[s] - known[1]
+                depth[s] = 0.0 if left < 0.0 else left  # max(left, 0.0)
+            baits = self._baits
+            if not baits:
+                return None
+            bait = baits.pop((market, oid), None)
+            if bait is None:
+                return None
+            return self._on_canceled(ev, bait)
+        if kind == "order.filled":
             self._on_filled(ev, ctx, rest)
-        elif kind == "order.canceled":
-            return self._on_canceled(ev, rest)
         elif kind == "order.amended":
             self._on_amended(ev, rest)
         return None
 
-    def _on_placed(self, ev: MarketEvent, ctx: Any, rest: _Resting) -> None:
-        actor, oid, side, size = ev.actor_id, ev.order_id, ev.side, ev.size
-        if actor is not None:
-            rest.identified = True
-        if oid is None or side not in (BUY, SELL) or size is None:
-            return
-        orders = rest.orders
-        if len(orders) >= MAX_RESTING_PER_MARKET:  # forget the oldest unmatched order
-            old, (s, sz) = next(iter(orders.items()))
-            del orders[old]
-            rest.depth[s] = max(rest.depth[s] - sz, 0.0)
-        orders[oid] = (side, size)
-        rest.depth[side] += size
+    def _new_bait(self, ev: MarketEvent, actor: str, oid: str, side: str, size: float) -> None:
+        """Follow a placement large enough to be a bait (its price is known)."""
         price = ev.price
-        if actor is None or size < self.candidate_size or price is None:
-            return
+        assert price is not None
         flow = self._flow(actor, ev.market_id, ev.ts)
         other = opposite(side) or SELL
         key = (ev.market_id, oid)
@@ -265,19 +291,8 @@ class SpoofingDetector(DetectorBase):
             if ev.price is not None:
                 bait.price = ev.price
 
-    def _on_canceled(self, ev: MarketEvent, rest: _Resting) -> list[AnomalyFinding] | None:
-        oid = ev.order_id
-        if oid is None:
-            return None
-        known = rest.orders.pop(oid, None)
-        if known is not None:
-            depth = rest.depth
-            depth[known[0]] = max(depth[known[0]] - known[1], 0.0)
-        if not self._baits:
-            return None
-        bait = self._baits.pop((ev.market_id, oid), None)
-        if bait is None:
-            return None
+    def _on_canceled(self, ev: MarketEvent, bait: _Bait) -> list[AnomalyFinding] | None:
+        """Judge a followed bait at its cancellation (already out of the resting totals)."""
         flow = self._flows.get((bait.actor_id, ev.market_id))
         if flow is None:
             return None
