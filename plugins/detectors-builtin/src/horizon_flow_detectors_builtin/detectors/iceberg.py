@@ -37,6 +37,7 @@ from horizon_flow_core.events import MarketEvent
 from horizon_flow_core.findings import AnomalyFinding
 
 from ..book import LevelBook, LevelChange
+from ..calibration import margin
 from ..common import (
     BUY,
     SELL,
@@ -108,6 +109,24 @@ class _Level:
     last_ts: int = 0
     fired: bool = False
     best: Verdict | None = None
+
+
+def _judge(*checks: tuple[float, float] | None) -> tuple[bool, float]:
+    """(passed, closeness) of at-least thresholds ``(value, required)`` (None: absent),
+    as :func:`evaluate` would give them, without building Threshold objects."""
+    stopped = False
+    closeness = 1.0
+    for check in checks:
+        if check is None:
+            continue
+        value, required = check
+        if value >= required:
+            continue
+        c = min(1.0, margin(value, required))
+        if not stopped or c < closeness:
+            stopped = True
+            closeness = c
+    return not stopped, closeness
 
 
 class _OrderBook:
@@ -196,6 +215,7 @@ class IcebergDetector(DetectorBase):
         self.cfg = cfg
         self.timeout_ns = ms_to_ns(cfg.episode_timeout_ms)
         self.refill_ns = ms_to_ns(cfg.max_refill_delay_ms)
+        self._tol = cfg.refill_tolerance
         self._markets: dict[str, _Market] = {}
 
     def on_event(self, ev: MarketEvent, ctx: Any) -> list[AnomalyFinding] | None:
@@ -205,11 +225,58 @@ class IcebergDetector(DetectorBase):
         mk.last_ts = ev.ts
         kind = ev.kind
         if kind == "book.delta":
-            self._book_feed(mk)
-            change = mk.book.delta(ev)
-            if change is not None:
-                self._displayed(ev, mk, change)
+            # The hot path (about half of a feed's events): LevelBook.delta and
+            # the start of _displayed inlined, so a delta at a level with no
+            # episode (most of them) costs no call and allocates nothing.
+            if not mk.has_book:
+                self._book_feed(mk)
+            price, size = ev.price, ev.size
+            if price is None or size is None:
+                return None
+            side = ev.side
+            if side == BUY:
+                levels = mk.book.bids
+            elif side == SELL:
+                levels = mk.book.asks
+            else:
+                return None
+            old = levels.get(price, 0.0)
+            new = 0.0 if size < 0.0 else size  # max(size, 0.0)
+            if new == old:
+                return None
+            if new > 0:
+                levels[price] = new
+            else:
+                levels.pop(price, None)
+            lv = mk.levels.get((side, price))
+            ts = ev.ts
+            if lv is None:
+                if new <= old:
+                    return None  # a level shrinking with no episode: nothing to follow
+                lv = self._level(ev, mk, side, price)
+            elif ts - lv.last_ts > self.timeout_ns:
+                lv = self._level(ev, mk, side, price)
+            # from here as _displayed_at (kept in step with it)
+            lv.last_ts = ts
+            lv.displayed = new
+            tip = lv.tip
+            tol = self._tol
+            if new < old:
+                if new <= tol * tip < old:
+                    lv.emptied += 1
+            elif (lv.since_refill > 0 and old <= tol * tip
+                  and (1.0 - tol) * tip <= new <= (1.0 + tol) * tip
+                  and ts - lv.last_exec_ts <= self.refill_ns):  # new > old here
+                lv.refills += 1
+                lv.since_refill = 0.0
+                if len(lv.refill_sizes) < 50:
+                    lv.refill_sizes.append(r6(new - old))
+            if new > tip and lv.executions == 0:
+                lv.tip = new
             return None
+        if mk.has_book and (kind == "order.placed" or kind == "order.canceled"
+                            or kind == "order.amended"):
+            return None  # the book says what is displayed: only executions matter
         if kind == "book.snapshot":
             self._book_feed(mk)
             for change in mk.book.apply(ev):
@@ -243,8 +310,8 @@ class IcebergDetector(DetectorBase):
             return None
         mk.seen[key] = None
         if len(mk.seen) > 4096:
-            for old in list(mk.seen)[:2048]:
-                del mk.seen[old]
+            for stale in list(mk.seen)[:2048]:
+                del mk.seen[stale]
         return self._execution(ev, mk, passive, ev.price, ev.size)
 
     @staticmethod
@@ -299,7 +366,11 @@ class IcebergDetector(DetectorBase):
 
     def _displayed(self, ev: MarketEvent, mk: _Market, change: LevelChange) -> None:
         side, price, old, new = change
-        lv = mk.levels.get((side, price))
+        self._displayed_at(ev, mk, mk.levels.get((side, price)), side, price, old, new)
+
+    def _displayed_at(self, ev: MarketEvent, mk: _Market, lv: _Level | None, side: str,
+                      price: float, old: float, new: float) -> None:
+        """A displayed size changed from ``old`` to ``new``; ``lv`` is the level's episode."""
         if lv is None:
             if new <= old:
                 return
@@ -336,6 +407,24 @@ class IcebergDetector(DetectorBase):
         if lv.fired:
             return None
         cfg = self.cfg
+        # Most executions neither pass nor come closer than the level's best
+        # miss so far: judge on plain numbers first (the same arithmetic as
+        # evaluate's closeness) and build the Threshold objects only when the
+        # verdict is kept.
+        by_maker = lv.makers
+        attributed = sum(by_maker.values())
+        attribution = bool(by_maker) and not attributed < 0.5 * lv.executed  # as _attribution
+        passed, closeness = _judge(
+            (float(lv.executions), float(cfg.min_executions)),
+            (float(lv.refills), float(cfg.min_refills)),
+            (lv.executed / lv.tip, cfg.min_exec_to_display_ratio),
+            (lv.executed, cfg.min_executed_volume),
+            (lv.refills / max(lv.emptied, lv.refills, 1), cfg.min_refill_ratio),
+            (max(by_maker.values()) / attributed, cfg.min_passive_actor_share)
+            if attribution else None,
+        )
+        if not passed and lv.best is not None and not closeness > lv.best.closeness:
+            return None
         verdict = evaluate([
             Threshold("min_executions", float(lv.executions), float(cfg.min_executions)),
             Threshold("min_refills", float(lv.refills), float(cfg.min_refills)),

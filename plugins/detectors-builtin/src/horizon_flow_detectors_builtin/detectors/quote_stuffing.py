@@ -20,6 +20,7 @@ must fall back below half of ``min_messages`` before it can fire again.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Any
 
@@ -50,9 +51,13 @@ CITATION = (
 )
 
 _PLACE, _CANCEL, _AMEND, _BOOK = 0, 1, 2, 3
+_FILL, _TAPE = -1, -2  # executions: they feed the fill counts, not the message windows
 _ACTOR_MESSAGE_KINDS = {"order.placed": _PLACE, "order.canceled": _CANCEL,
                         "order.amended": _AMEND}
 _MARKET_MESSAGE_KINDS = {"book.delta": _BOOK, "quote.update": _BOOK}
+#: Every kind the detector handles, one lookup per event.
+_CODES = {**_ACTOR_MESSAGE_KINDS, **_MARKET_MESSAGE_KINDS,
+          "order.filled": _FILL, "trade.tape": _TAPE}
 
 
 def _alpha(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -88,11 +93,15 @@ class QuoteStuffingConfig:
 @attrs.define(slots=True)
 class _Rate:
     first_ts: int
-    window: deque[tuple[int, int]] = attrs.field(factory=deque)  # (ts, message code)
-    counts: list[int] = attrs.field(factory=lambda: [0, 0, 0, 0])
+    # (ts, message code); the per-code counts are evidence only, so they are
+    # counted from the window when a burst fires, not kept per event
+    window: deque[tuple[int, int]] = attrs.field(factory=deque)
     # made on the key's first execution: most keys never have one (memory per key)
     fills: deque[int] | None = None
     bucket: int = -1
+    # first ts past ``bucket``: (bucket + 1) * window, so the hot path compares
+    # instead of dividing; -inf while there is no bucket (every event rolls)
+    next_roll: float = -math.inf
     bucket_count: int = 0
     ewma: float = 0.0
     buckets_seen: int = 0
@@ -128,44 +137,73 @@ class QuoteStuffingDetector(DetectorBase):
     # ------------------------------------------------------------------ events
 
     def on_event(self, ev: MarketEvent, ctx: Any) -> list[AnomalyFinding] | None:
-        kind = ev.kind
-        if kind == "order.filled":
-            if ev.actor_id is not None:
-                r = self._actors.get((ev.actor_id, ev.market_id))
+        # Runs for most events of a feed: the common path (a quiet key) is one
+        # function on local variables; judging a candidate (_judge) and closing
+        # a window into the baseline (_roll) are calls only when they happen.
+        code = _CODES.get(ev.kind)
+        if code is None:
+            return None
+        actor = ev.actor_id
+        if code < 0:  # an execution
+            if code == _FILL:
+                if actor is not None:
+                    r = self._actors.get((actor, ev.market_id))
+                    if r is not None:
+                        self._fill(r, ev.ts)
+            else:
+                r = self._markets.get(ev.market_id)
                 if r is not None:
                     self._fill(r, ev.ts)
             return None
-        if kind == "trade.tape":
-            r = self._markets.get(ev.market_id)
-            if r is not None:
-                self._fill(r, ev.ts)
-            return None
-        code = _ACTOR_MESSAGE_KINDS.get(kind)
-        actor = ev.actor_id
-        if code is not None and actor is not None:
+        ts = ev.ts
+        if code != _BOOK and actor is not None:
             key = (actor, ev.market_id)
             r = self._actors.get(key)
             if r is None:
-                r = self._actors[key] = _Rate(ev.ts)
-            f = self._message(r, ev, code, self._min_messages, actor)
-            if f is not None:
-                self._actor_fired[ev.market_id] = ev.ts
-                return [f]
-            return None
-        if not self._market_level:
-            return None
-        if code is None:
-            code = _MARKET_MESSAGE_KINDS.get(kind)
-            if code is None:
+                r = self._actors[key] = _Rate(ts)
+            min_messages = self._min_messages
+        else:
+            # book and quote updates, and order events that name no actor
+            if not self._market_level:
                 return None
-        r = self._markets.get(ev.market_id)
-        if r is None:
-            r = self._markets[ev.market_id] = _Rate(ev.ts)
-        f = self._message(r, ev, code, self._market_min_messages, None)
+            actor = None
+            r = self._markets.get(ev.market_id)
+            if r is None:
+                r = self._markets[ev.market_id] = _Rate(ts)
+            min_messages = self._market_min_messages
+        r.last_ts = ts
+        if ts >= r.next_roll:  # ts // window_ns > r.bucket, or no bucket yet
+            self._roll(r, ts)
+        r.bucket_count += 1
+        window = r.window
+        window.append((ts, code))
+        window_ns = self.window_ns
+        cutoff = ts - window_ns
+        while window and window[0][0] <= cutoff:
+            window.popleft()
+        executions = r.fills
+        while executions and executions[0] <= cutoff:
+            executions.popleft()
+        n = len(window)
+        if r.in_burst:
+            if n < min_messages / 2:
+                r.in_burst = False
+            return None
+        if n < min_messages / 2:
+            if r.best is not None:  # an elevated stretch ended without firing
+                verdict, at, detail = r.best
+                self._near.offer(verdict, ts=at, market_id=ev.market_id, actor_id=actor,
+                                 detail=detail)
+                r.best = None
+            return None
+        f = self._judge(r, ev, n, min_messages, actor)
         if f is None:
             return None
+        if actor is not None:
+            self._actor_fired[ev.market_id] = ts
+            return [f]
         fired = self._actor_fired.get(ev.market_id)
-        if fired is not None and ev.ts - fired <= self.window_ns:
+        if fired is not None and ts - fired <= window_ns:
             return None  # the actor-level finding already names who did it
         return [f]
 
@@ -183,6 +221,7 @@ class QuoteStuffingDetector(DetectorBase):
         b = ts // self.window_ns
         if r.bucket < 0:
             r.bucket = b
+            r.next_roll = (b + 1) * self.window_ns if b >= 0 else -math.inf
             return
         if b <= r.bucket:
             return
@@ -193,6 +232,7 @@ class QuoteStuffingDetector(DetectorBase):
             r.ewma *= self._decay ** min(skipped, 10_000)
         r.buckets_seen += 1 + skipped
         r.bucket = b
+        r.next_roll = (b + 1) * self.window_ns if b >= 0 else -math.inf
         r.bucket_count = 0
 
     def _baseline(self, r: _Rate) -> float:
@@ -200,40 +240,10 @@ class QuoteStuffingDetector(DetectorBase):
             return 0.0
         return r.ewma / (1.0 - self._decay ** min(r.buckets_seen, 10_000))
 
-    def _message(self, r: _Rate, ev: MarketEvent, code: int, min_messages: int,
-                 actor_id: str | None) -> AnomalyFinding | None:
-        # Runs for most events of a feed: the common path (a quiet key) is
-        # kept to local variables and one call, and _roll only runs when a
-        # window closed.
+    def _judge(self, r: _Rate, ev: MarketEvent, n: int, min_messages: int,
+               actor_id: str | None) -> AnomalyFinding | None:
+        """An elevated key (at least half of ``min_messages`` in its window): fire or note."""
         ts = ev.ts
-        r.last_ts = ts
-        window_ns = self.window_ns
-        bucket = r.bucket
-        if bucket < 0 or ts // window_ns > bucket:
-            self._roll(r, ts)
-        r.bucket_count += 1
-        window = r.window
-        counts = r.counts
-        window.append((ts, code))
-        counts[code] += 1
-        cutoff = ts - window_ns
-        while window and window[0][0] <= cutoff:
-            counts[window.popleft()[1]] -= 1
-        executions = r.fills
-        while executions and executions[0] <= cutoff:
-            executions.popleft()
-        n = len(window)
-        if r.in_burst:
-            if n < min_messages / 2:
-                r.in_burst = False
-            return None
-        if n < min_messages / 2:
-            if r.best is not None:  # an elevated stretch ended without firing
-                verdict, at, detail = r.best
-                self._near.offer(verdict, ts=at, market_id=ev.market_id, actor_id=actor_id,
-                                 detail=detail)
-                r.best = None
-            return None
         cfg = self.cfg
         baseline = max(self._baseline(r), cfg.baseline_floor)
         fills = len(r.fills) if r.fills is not None else 0
@@ -253,11 +263,14 @@ class QuoteStuffingDetector(DetectorBase):
         r.in_burst = True
         r.best = None
         start = r.window[0][0]
+        counts = [0, 0, 0, 0]
+        for _, c in r.window:
+            counts[c] += 1
         evidence = {
             "scope": "actor" if actor_id is not None else "market",
             "window_ms": cfg.window_ms, "messages_in_window": n,
-            "placements": r.counts[_PLACE], "cancels": r.counts[_CANCEL],
-            "amends": r.counts[_AMEND], "book_updates": r.counts[_BOOK],
+            "placements": counts[_PLACE], "cancels": counts[_CANCEL],
+            "amends": counts[_AMEND], "book_updates": counts[_BOOK],
             "executions_in_window": fills, "fill_ratio": r6(fills / n),
             "baseline_per_window": r6(baseline), "burst_multiple": r6(n / baseline),
             "window_start_ts": start, "window_end_ts": ts,
