@@ -181,9 +181,42 @@ class WashTradeDetector(DetectorBase):
     # ------------------------------------------------------------------ events
 
     def on_event(self, ev: MarketEvent, ctx: Any) -> list[AnomalyFinding] | None:
-        self._last_ts = max(self._last_ts, ev.ts)
-        self._expire(ev.ts)
-        confirmed = self._confirm_due(ev.ts) if self._pending_q else None
+        # Every order placement comes through here (most of this detector's
+        # events): _expire and the placement bookkeeping are inlined, and each
+        # expiry queue costs one comparison when nothing is due.
+        ts = ev.ts
+        if ts > self._last_ts:
+            self._last_ts = ts
+        q = self._seen_q
+        if q and q[0][0] < ts:
+            seen = self._seen
+            while q and q[0][0] < ts:
+                seen.pop(q.popleft()[1], None)
+        pq = self._placed_q
+        if pq and pq[0][0] < ts:
+            placed = self._placed
+            while pq and pq[0][0] < ts:
+                placed.pop(pq.popleft()[1], None)
+        hq = self._halves_q
+        if hq and hq[0][0] < ts:
+            halves = self._halves
+            while hq and hq[0][0] < ts:
+                halves.pop(hq.popleft()[1], None)
+        execs = self._execs
+        if execs and execs[0][0] < ts - self.window_ns:
+            cutoff = ts - self.window_ns
+            while execs and execs[0][0] < cutoff:
+                self._drop_oldest()
+        confirmed = self._confirm_due(ts) if self._pending_q else None
+        if ev.kind == "order.placed":
+            oid = ev.order_id
+            if oid is not None:
+                market = ev.market_id
+                okey = (market, oid)
+                self._placed[okey] = ts
+                pq.append((ts + self.prearranged_ns, okey))
+                self._order_markets[market] = ts
+            return confirmed if confirmed else None
         found = self._on_execution(ev)
         if confirmed:
             return confirmed + (found or [])
