@@ -33,6 +33,11 @@ def _finite(x: float) -> float:
     return x if math.isfinite(x) else 0.0
 
 
+def _fin(x: float) -> float:
+    """A float feature as stored: ``_finite(x) + 0.0`` (no inf or nan, no -0.0)."""
+    return x + 0.0 if x - x == 0.0 else 0.0
+
+
 def _number(value: Any) -> float | None:
     """A gas price or nonce as a number: ints, floats, decimal or 0x-hex strings."""
     if isinstance(value, bool):
@@ -225,7 +230,8 @@ class ActorState:
         if kind == "order.placed":
             self.placements += 1
             self.placed_size += ev.size or 0.0
-            self._market(ev.market_id)
+            if ev.market_id not in self.markets:  # (_market: a known market is a no-op)
+                self._market(ev.market_id)
         elif kind == "order.canceled":
             self.cancels += 1
             self.cancelled_size += ev.size or 0.0
@@ -272,80 +278,111 @@ class ActorState:
         else:
             self.unsigned_fills += 1
             signed = 0.0
-        self._market(ev.market_id).fill(signed, size, abs(price))
+        inv = self.markets.get(ev.market_id)
+        if inv is None:
+            inv = self._market(ev.market_id)
+        inv.fill(signed, size, abs(price))
 
     # ---------------------------------------------------------------- snapshot
 
     def features(self, min_activity_span_s: float) -> dict[str, Any]:
         """The feature dict of a profile: JSON-safe numbers, lists and dicts only."""
+        # Made for every refresh of every profile: one pass over the markets,
+        # and each float made finite (and -0.0 plain 0.0) where it is computed,
+        # instead of generator passes and a type test over the whole dict.
+        # Keys, their order and every value are as they always were.
         volume = self.volume
         markets = self.markets
-        net_total = math.fsum(m.net for m in markets.values())
-        abs_net = math.fsum(abs(m.net) for m in markets.values())
-        rms = math.fsum(m.rms_from_end() for m in markets.values())
-        max_abs = math.fsum(m.max_abs for m in markets.values())
-        crossings = sum(m.crossings for m in markets.values())
+        nets: list[float] = []
+        abs_nets: list[float] = []
+        rmss: list[float] = []
+        max_abss: list[float] = []
+        crossings = 0
+        traded: list[tuple[float, str, float]] = []  # (-volume, market, net)
+        for k, m in markets.items():
+            net = m.net
+            nets.append(net)
+            abs_nets.append(abs(net))
+            # MarketInventory.rms_from_end, inlined
+            n = m.n
+            if n == 0:
+                rmss.append(0.0)
+            else:
+                msd = (m.s2 - 2.0 * net * m.s1 + n * net * net) / n
+                rmss.append(math.sqrt(msd) if msd > 0.0 else 0.0)
+            max_abss.append(m.max_abs)
+            crossings += m.crossings
+            if m.volume > 0:
+                traded.append((-m.volume, k, net))
+        net_total = math.fsum(nets)
+        abs_net = math.fsum(abs_nets)
+        rms = math.fsum(rmss)
+        max_abs = math.fsum(max_abss)
         span_s = max(0.0, (self.last_ts - self.first_ts) / NS_PER_S)
         hours = max(span_s, min_activity_span_s) / 3600.0
-        top = sorted((m for m in markets.items() if m[1].volume > 0),
-                     key=lambda kv: (-kv[1].volume, kv[0]))[:TOP_MARKETS]
+        # by volume, largest first, then by name (market names are unique)
+        traded.sort()
+        fills = self.fills
+        placements = self.placements
         ia = self.inter_arrival
-
-        def share(x: float) -> float:
-            return _finite(x / volume) if volume > 0 else 0.0
-
+        if volume > 0:
+            net_share = _fin(net_total / volume)
+            end_share = _fin(abs_net / volume)
+            rms_share = _fin(rms / volume)
+            max_share = _fin(max_abs / volume)
+        else:
+            net_share = end_share = rms_share = max_share = 0.0
         out: dict[str, Any] = {
             "event_count": self.event_count,
-            "placements": self.placements,
+            "placements": placements,
             "cancels": self.cancels,
             "amends": self.amends,
-            "fills": self.fills,
-            "cancel_ratio": self.cancels / max(self.placements, 1),
-            "fill_ratio": self.fills / max(self.placements, 1),
-            "placed_size": self.placed_size,
-            "cancelled_size": self.cancelled_size,
-            "mean_order_size": self.placed_size / self.placements if self.placements else 0.0,
-            "inter_arrival_mean_s": ia.mean,
-            "inter_arrival_var_s2": ia.variance,
-            "volume": volume,
-            "notional": self.notional,
-            "buy_volume": self.buy_volume,
-            "sell_volume": self.sell_volume,
-            "mean_fill_size": volume / self.fills if self.fills else 0.0,
-            "trade_count": self.fills,
+            "fills": fills,
+            "cancel_ratio": _fin(self.cancels / max(placements, 1)),
+            "fill_ratio": _fin(fills / max(placements, 1)),
+            "placed_size": _fin(self.placed_size),
+            "cancelled_size": _fin(self.cancelled_size),
+            "mean_order_size": _fin(self.placed_size / placements) if placements else 0.0,
+            "inter_arrival_mean_s": _fin(ia.mean),
+            "inter_arrival_var_s2": _fin(ia.m2 / ia.n) if ia.n > 1 else 0.0,
+            "volume": _fin(volume),
+            "notional": _fin(self.notional),
+            "buy_volume": _fin(self.buy_volume),
+            "sell_volume": _fin(self.sell_volume),
+            "mean_fill_size": _fin(volume / fills) if fills else 0.0,
+            "trade_count": fills,
             "aggressor_fills": self.aggressor_fills,
             "maker_fills": self.maker_fills,
-            "aggressor_share": self.aggressor_fills / self.fills if self.fills else 0.0,
+            "aggressor_share": _fin(self.aggressor_fills / fills) if fills else 0.0,
             "self_trades": self.self_trades,
             "unsigned_fills": self.unsigned_fills,
-            "net_position": net_total,
-            "net_position_share": share(net_total),
-            "end_inventory_share": share(abs_net),
-            "inventory_rms_share": share(rms),
-            "inventory_max_share": share(max_abs),
-            "inventory_crossing_rate": crossings / self.fills if self.fills else 0.0,
-            "inventory_by_market": {k: m.net for k, m in top},
-            "markets_active": sum(1 for k in markets if k != OVERFLOW_MARKET),
-            "markets_traded": sum(1 for m in markets.values() if m.volume > 0),
+            "net_position": _fin(net_total),
+            "net_position_share": net_share,
+            "end_inventory_share": end_share,
+            "inventory_rms_share": rms_share,
+            "inventory_max_share": max_share,
+            "inventory_crossing_rate": _fin(crossings / fills) if fills else 0.0,
+            "inventory_by_market": {k: net for _, k, net in traded[:TOP_MARKETS]},
+            "markets_active": len(markets) - (OVERFLOW_MARKET in markets),
+            "markets_traded": len(traded),
             "markets_overflow_events": self.overflow_events,
             "active_days": self.active_days,
-            "notional_per_day": self.notional / max(self.active_days, 1),
-            "active_span_s": span_s,
-            "trades_per_hour": self.fills / hours,
-            "messages_per_hour": (self.placements + self.cancels + self.amends) / hours,
+            "notional_per_day": _fin(self.notional / max(self.active_days, 1)),
+            "active_span_s": _fin(span_s),
+            "trades_per_hour": _fin(fills / hours),
+            "messages_per_hour": _fin((placements + self.cancels + self.amends) / hours),
             "hour_histogram": list(self.hours),
             "first_ts": self.first_ts,
             "last_ts": self.last_ts,
             "out_of_order": self.out_of_order,
         }
-        if self.gas.n:
-            out.update(gas_price_count=self.gas.n, gas_price_mean=self.gas.mean,
-                       gas_price_var=self.gas.variance, gas_price_min=self.gas.lo,
-                       gas_price_max=self.gas.hi)
-        if self.nonce.n:
-            out.update(nonce_count=self.nonce.n, nonce_min=int(self.nonce.lo),
-                       nonce_max=int(self.nonce.hi), nonce_regressions=self.nonce_regressions)
-        for key, value in out.items():
-            if isinstance(value, float):
-                out[key] = _finite(value) + 0.0
+        gas = self.gas
+        if gas.n:
+            out.update(gas_price_count=gas.n, gas_price_mean=_fin(gas.mean),
+                       gas_price_var=_fin(gas.variance), gas_price_min=_fin(gas.lo),
+                       gas_price_max=_fin(gas.hi))
+        nonce = self.nonce
+        if nonce.n:
+            out.update(nonce_count=nonce.n, nonce_min=int(nonce.lo),
+                       nonce_max=int(nonce.hi), nonce_regressions=self.nonce_regressions)
         return out

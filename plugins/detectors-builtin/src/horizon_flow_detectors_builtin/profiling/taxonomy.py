@@ -91,6 +91,9 @@ class TaxonomyConfig:
     softness: float = attrs.field(default=1.0, validator=_positive)
 
 
+_DEFAULT: Final = TaxonomyConfig()
+
+
 def _sigmoid(x: float) -> float:
     # Clamped so exp never overflows; 60 is far past float resolution of 1.
     if x >= 60.0:
@@ -112,6 +115,8 @@ def _log_above(value: float, threshold: float, width: float) -> float:
 
 def _num(features: Mapping[str, Any], key: str) -> float:
     value = features.get(key, 0.0)
+    if type(value) is float and value - value == 0.0:
+        return value  # the common case: a finite float (as below, without the checks)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return 0.0
     return float(value) if math.isfinite(value) else 0.0
@@ -127,7 +132,7 @@ def rule_scores(features: Mapping[str, Any], config: TaxonomyConfig | None = Non
     directional share; ``net_buyer``: the sign of that position;
     ``active``: trades per hour past the HFT threshold.
     """
-    cfg = config or TaxonomyConfig()
+    cfg = config or _DEFAULT
     soft = cfg.softness
     end_share = _num(features, "end_inventory_share")
     swing_share = _num(features, "inventory_rms_share")
@@ -162,21 +167,29 @@ def normalize(weights: Mapping[str, float]) -> dict[str, float]:
     takes ``1 - sum(others)``, so the sum is 1.0 within 1e-15 and the bytes
     are the same on every machine.
     """
-    clean = {c: max(0.0, float(weights.get(c, 0.0))) for c in TAXONOMY_CLASSES}
-    clean = {c: (w if math.isfinite(w) else 0.0) for c, w in clean.items()}
-    total = math.fsum(clean.values())
+    # Runs for every profile snapshot: plain loops over the six classes, no
+    # intermediate dicts or key functions; the arithmetic is unchanged.
+    clean = []
+    for c in TAXONOMY_CLASSES:
+        w = max(0.0, float(weights.get(c, 0.0)))
+        clean.append(w if math.isfinite(w) else 0.0)
+    total = math.fsum(clean)
     if total <= 0.0:
         p = 1.0 / len(TAXONOMY_CLASSES)
-        clean = dict.fromkeys(TAXONOMY_CLASSES, p)
+        clean = [p] * len(TAXONOMY_CLASSES)
         total = 1.0
-    probs = {c: round(w / total, _DECIMALS) for c, w in clean.items()}
-    top = max(TAXONOMY_CLASSES, key=lambda c: (probs[c], -TAXONOMY_CLASSES.index(c)))
+    probs = [round(w / total, _DECIMALS) for w in clean]
+    # the largest; ties go to the class listed first
+    top = 0
+    for i in range(1, len(probs)):
+        if probs[i] > probs[top]:
+            top = i
     # Every value a multiple of 1e-12, so the decimal sum is exactly 1 and the
     # float sum is 1.0 within an ulp or two.
-    probs[top] = round(1.0 - math.fsum(p for c, p in probs.items() if c != top), _DECIMALS)
+    probs[top] = round(1.0 - math.fsum(p for i, p in enumerate(probs) if i != top), _DECIMALS)
     if probs[top] < 0.0:  # cannot happen with non-negative weights; guard anyway
         probs[top] = 0.0
-    return {c: probs[c] + 0.0 for c in TAXONOMY_CLASSES}
+    return {c: p + 0.0 for c, p in zip(TAXONOMY_CLASSES, probs, strict=True)}
 
 
 def classify_scores(scores: Mapping[str, float]) -> dict[str, float]:
