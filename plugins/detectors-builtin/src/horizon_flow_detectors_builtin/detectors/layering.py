@@ -21,8 +21,8 @@ Anonymous venues: the same shape in the book alone: ``min_layers`` levels on
 one side that gained size and lost it untraded within ``cancel_within_ms`` of
 each other while prints happened elsewhere.
 
-Per event the cost is O(1): per-actor counters of resting size and distinct
-price levels per side; order ids are listed only when a finding is written.
+Per event the cost is O(1): per-actor counters of resting size and resting
+orders per side; order ids are listed only when a finding is written.
 """
 
 from __future__ import annotations
@@ -116,36 +116,53 @@ class _Episode:
 
 @attrs.define(slots=True)
 class _Trader:
-    """One actor in one market: its resting orders, indexed for O(1) layer counts."""
+    """One actor in one market: its resting orders, with per-side totals kept in step.
+
+    The totals are plain attributes rather than dicts keyed by side: every
+    placement and cancel updates them, and a slot costs less than a dict item.
+    """
 
     # order id -> (side, price, size, placed ts, placed event count)
     orders: dict[str, tuple[str, float, float, int, int]] = attrs.field(factory=dict)
-    depth: dict[str, float] = attrs.field(factory=lambda: {BUY: 0.0, SELL: 0.0})
-    levels: dict[str, dict[float, int]] = attrs.field(factory=lambda: {BUY: {}, SELL: {}})
+    buy_depth: float = 0.0  # resting size per side
+    sell_depth: float = 0.0
+    buy_orders: int = 0  # resting orders per side (is anything left to layer with?)
+    sell_orders: int = 0
     episode: _Episode | None = None
     confirming: _Episode | None = None
     last_ts: int = 0
 
+    def depth(self, side: str) -> float:
+        return self.buy_depth if side == BUY else self.sell_depth
+
+    def resting_on(self, side: str) -> bool:
+        return (self.buy_orders if side == BUY else self.sell_orders) > 0
+
     def add(self, oid: str, side: str, price: float, size: float, ts: int, seq: int) -> None:
+        # (inlined in LayeringDetector.on_event for placements: keep the two alike)
         if oid in self.orders:
             self.remove(oid)
         self.orders[oid] = (side, price, size, ts, seq)
-        self.depth[side] += size
-        lv = self.levels[side]
-        lv[price] = lv.get(price, 0) + 1
+        if side == BUY:
+            self.buy_depth += size
+            self.buy_orders += 1
+        else:
+            self.sell_depth += size
+            self.sell_orders += 1
 
     def remove(self, oid: str) -> tuple[str, float, float, int, int] | None:
+        # (inlined in LayeringDetector.on_event for cancels: keep the two alike)
         o = self.orders.pop(oid, None)
         if o is None:
             return None
-        side, price, size, _, _ = o
-        self.depth[side] = max(self.depth[side] - size, 0.0)
-        lv = self.levels[side]
-        n = lv.get(price, 0) - 1
-        if n > 0:
-            lv[price] = n
+        if o[0] == BUY:
+            left = self.buy_depth - o[2]
+            self.buy_depth = 0.0 if left < 0.0 else left  # max(left, 0.0)
+            self.buy_orders -= 1
         else:
-            lv.pop(price, None)
+            left = self.sell_depth - o[2]
+            self.sell_depth = 0.0 if left < 0.0 else left
+            self.sell_orders -= 1
         return o
 
     def reduce(self, oid: str, size: float) -> None:
@@ -158,7 +175,15 @@ class _Trader:
             self.remove(oid)
         else:
             self.orders[oid] = (side, price, left, ts, seq)
-            self.depth[side] = max(self.depth[side] - size, 0.0)
+            if side == BUY:
+                d = self.buy_depth - size
+                self.buy_depth = 0.0 if d < 0.0 else d  # max(d, 0.0)
+            else:
+                d = self.sell_depth - size
+                self.sell_depth = 0.0 if d < 0.0 else d
+
+
+_SIDES = (BUY, SELL)
 
 
 class LayeringDetector(DetectorBase):
@@ -191,25 +216,21 @@ class LayeringDetector(DetectorBase):
     # ------------------------------------------------------------------ events
 
     def on_event(self, ev: MarketEvent, ctx: Any) -> list[AnomalyFinding] | None:
+        # The hot path: one function with locals for what most events touch
+        # (book events of identified markets, placements and cancels that
+        # belong to no episode); the rare work is in the methods it calls.
         ts = ev.ts
         q = self._expiry
         if q and q[0][0] < ts:
             self._expire(ts)
-        if self._confirm_q:
+        cq = self._confirm_q
+        if cq and cq[0][0] < ts:
             confirmed = self._confirm_due(ts)
-            found = self._dispatch(ev)
             if confirmed:
-                return confirmed + (found or [])
-            return found
-        kind = ev.kind
-        if (kind == "book.delta" or kind == "book.snapshot" or kind == "trade.tape") and \
-                ev.market_id in self._identified:
-            self._seq += 1  # the identified path covers this market
-            return None
-        return self._dispatch(ev)
-
-    def _dispatch(self, ev: MarketEvent) -> list[AnomalyFinding] | None:
-        self._seq += 1
+                # The held findings come before this event's own. Nothing is due
+                # any more, so the call below runs this event's work once.
+                return confirmed + (self.on_event(ev, ctx) or [])
+        self._seq = seq = self._seq + 1
         kind = ev.kind
         if kind == "book.delta" or kind == "book.snapshot" or kind == "trade.tape":
             if ev.market_id in self._identified:
@@ -217,31 +238,66 @@ class LayeringDetector(DetectorBase):
             found = self._levels.on_event(ev)
             if not found:
                 return None
-            out = [f for w in found if (f := self._anonymous(ev, w)) is not None]
+            # a plain loop, not a comprehension: one here would make self and ev
+            # closure cells, a cost on every event
+            out: list[AnomalyFinding] = []
+            for w in found:
+                f = self._anonymous(ev, w)
+                if f is not None:
+                    out.append(f)
             return out or None
-        if ev.actor_id is None or ev.order_id is None:
+        oid = ev.order_id
+        if ev.actor_id is None or oid is None:
             return None
-        self._identified[ev.market_id] = ev.ts
+        self._identified[ev.market_id] = ts
         key = (ev.actor_id, ev.market_id)
         tr = self._traders.get(key)
         if tr is None:
             tr = self._traders[key] = _Trader()
-        tr.last_ts = ev.ts
+        tr.last_ts = ts
         if kind == "order.placed":
-            if ev.side in (BUY, SELL) and ev.price is not None and ev.size is not None:
-                tr.add(ev.order_id, ev.side, ev.price, ev.size, ev.ts, self._seq)
-                held = tr.confirming
-                if held is not None and ev.side == held.layer_side and ev.ts <= held.confirm_at:
-                    held.replaced += ev.size
-        elif kind == "order.amended":
-            o = tr.orders.get(ev.order_id)
+            side, price, size = ev.side, ev.price, ev.size
+            if side not in _SIDES or price is None or size is None:
+                return None
+            # tr.add(oid, side, price, size, ts, seq), inlined
+            orders = tr.orders
+            if oid in orders:
+                tr.remove(oid)
+            orders[oid] = (side, price, size, ts, seq)
+            if side == BUY:
+                tr.buy_depth += size
+                tr.buy_orders += 1
+            else:
+                tr.sell_depth += size
+                tr.sell_orders += 1
+            held = tr.confirming
+            if held is not None and side == held.layer_side and ts <= held.confirm_at:
+                held.replaced += size
+            return None
+        if kind == "order.canceled":
+            # tr.remove(oid), inlined
+            o = tr.orders.pop(oid, None)
+            if o is None:
+                return None
+            if o[0] == BUY:
+                left = tr.buy_depth - o[2]
+                tr.buy_depth = 0.0 if left < 0.0 else left  # max(left, 0.0)
+                tr.buy_orders -= 1
+            else:
+                left = tr.sell_depth - o[2]
+                tr.sell_depth = 0.0 if left < 0.0 else left
+                tr.sell_orders -= 1
+            ep = tr.episode
+            if ep is None or ep.fired:
+                return None  # most cancels: no episode open for this actor
+            return self._on_cancel(ev, tr, ep, o)
+        if kind == "order.amended":
+            o = tr.orders.get(oid)
             if o is not None:
-                tr.add(ev.order_id, o[0], ev.price if ev.price is not None else o[1],
+                tr.add(oid, o[0], ev.price if ev.price is not None else o[1],
                        ev.size if ev.size is not None else o[2], o[3], o[4])
         elif kind == "order.filled":
             self._on_fill(ev, tr, key)
-        elif kind == "order.canceled":
-            return self._on_cancel(ev, tr)
         return None
 
     def _on_fill(self, ev: MarketEvent, tr: _Trader, key: tuple[str, str]) -> None:
@@ -253,7 +309,7 @@ class LayeringDetector(DetectorBase):
         if ep is not None and not ep.fired and ep.exec_side == ev.side and ev.ts <= ep.deadline:
             ep.executed += size  # the genuine order filling in pieces: same episode
             ep.exec_orders.append(ev.order_id or "")
-            ep.exec_side_resting = tr.depth[ev.side]
+            ep.exec_side_resting = tr.depth(ev.side)
             ep.deadline = ev.ts + self.cancel_ns
             self._expiry.append((ep.deadline + self.cancel_ns, ep))
             return
@@ -261,18 +317,16 @@ class LayeringDetector(DetectorBase):
             self._report_miss(ep, tr)
             tr.episode = None
         layer_side = opposite(ev.side) or SELL
-        if not tr.levels[layer_side]:
+        if not tr.resting_on(layer_side):
             return  # nothing resting on the other side: no layers to judge
         ep = _Episode(key, ev.ts, self._seq, ev.side, layer_side, ev.ts + self.cancel_ns, size,
-                      [ev.order_id or ""], tr.depth[ev.side])
+                      [ev.order_id or ""], tr.depth(ev.side))
         tr.episode = ep
         self._expiry.append((ep.deadline + self.cancel_ns, ep))
 
-    def _on_cancel(self, ev: MarketEvent, tr: _Trader) -> list[AnomalyFinding] | None:
-        o = tr.remove(ev.order_id or "")
-        ep = tr.episode
-        if o is None or ep is None or ep.fired:
-            return None
+    def _on_cancel(self, ev: MarketEvent, tr: _Trader, ep: _Episode,
+                   o: tuple[str, float, float, int, int]) -> list[AnomalyFinding] | None:
+        """A cancelled order ``o`` of an actor with an open episode ``ep``: a layer?"""
         side, price, size, placed, placed_seq = o
         cfg = self.cfg
         # Layers rest before the execution: an order placed at the same instant

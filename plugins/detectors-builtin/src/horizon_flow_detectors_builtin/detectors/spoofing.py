@@ -167,7 +167,13 @@ class SpoofingDetector(DetectorBase):
             withdrawals = self._levels.on_event(ev)
             if not withdrawals:
                 return None
-            out = [f for w in withdrawals if (f := self._judge_anonymous(ev, w)) is not None]
+            # a plain loop, not a comprehension: one here would make self and ev
+            # closure cells, a cost on every event
+            out: list[AnomalyFinding] = []
+            for w in withdrawals:
+                f = self._judge_anonymous(ev, w)
+                if f is not None:
+                    out.append(f)
             return out or None
         if rest is None:
             rest = self._resting[market] = _Resting()
