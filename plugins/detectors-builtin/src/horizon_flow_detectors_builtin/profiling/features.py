@@ -140,10 +140,11 @@ class ActorState:
     __slots__ = (
         "venue", "actor_id", "event_count", "placements", "cancels", "amends", "fills",
         "aggressor_fills", "maker_fills", "self_trades", "unsigned_fills", "out_of_order",
-        "first_ts", "last_ts", "last_seq", "inter_arrival", "placed_size", "cancelled_size",
+        "first_ts", "last_ts", "last_seq", "ia_n", "ia_mean", "ia_m2", "ia_lo", "ia_hi",
+        "placed_size", "cancelled_size",
         "volume", "notional", "buy_volume", "sell_volume", "markets", "overflow_events",
         "hours", "active_days", "last_day", "gas", "nonce", "nonce_regressions", "last_nonce",
-        "dirty", "max_markets",
+        "dirty", "max_markets", "hour_from", "hour_to", "hour_slot",
     )
 
     def __init__(self, venue: str, actor_id: str, max_markets: int) -> None:
@@ -163,7 +164,14 @@ class ActorState:
         self.first_ts = 0
         self.last_ts = 0
         self.last_seq = 0
-        self.inter_arrival = Welford()
+        # Welford's running stats of the gaps between events, kept in this
+        # object's own slots (see ``inter_arrival``): one object less to touch
+        # per event.
+        self.ia_n = 0
+        self.ia_mean = 0.0
+        self.ia_m2 = 0.0
+        self.ia_lo = math.inf
+        self.ia_hi = -math.inf
         self.placed_size = 0.0
         self.cancelled_size = 0.0
         self.volume = 0.0
@@ -180,6 +188,20 @@ class ActorState:
         self.nonce_regressions = 0
         self.last_nonce: float | None = None
         self.dirty = False
+        # The hour of day of the last event, valid for ts in [hour_from,
+        # hour_to): most events fall in the same hour as the one before, so
+        # the histogram's slot is found by two comparisons, not a division.
+        self.hour_from = 0
+        self.hour_to = 0  # empty: the first event computes its hour
+        self.hour_slot = 0
+
+    @property
+    def inter_arrival(self) -> Welford:
+        """The gaps between events (seconds) as a :class:`Welford` (a copy)."""
+        w = Welford()
+        w.n, w.mean, w.m2, w.lo, w.hi = (self.ia_n, self.ia_mean, self.ia_m2, self.ia_lo,
+                                         self.ia_hi)
+        return w
 
     # ------------------------------------------------------------------ update
 
@@ -210,21 +232,28 @@ class ActorState:
                 dt = 0
             else:
                 self.last_ts = ts
-            # Welford's update, inlined: this runs for every order event.
-            ia = self.inter_arrival
+            # Welford's update (Welford.add), inlined: this runs for every order event.
             x = dt / NS_PER_S
-            ia.n = k = ia.n + 1
-            delta = x - ia.mean
-            ia.mean += delta / k
-            ia.m2 += delta * (x - ia.mean)
-            if x < ia.lo:
-                ia.lo = x
-            if x > ia.hi:
-                ia.hi = x
+            self.ia_n = k = self.ia_n + 1
+            mean = self.ia_mean
+            delta = x - mean
+            self.ia_mean = mean = mean + delta / k
+            self.ia_m2 += delta * (x - mean)
+            if x < self.ia_lo:
+                self.ia_lo = x
+            if x > self.ia_hi:
+                self.ia_hi = x
         self.event_count = n + 1
         self.last_seq = seq
         self.dirty = True
-        self.hours[(ts // NS_PER_HOUR) % 24] += 1
+        if self.hour_from <= ts < self.hour_to:
+            self.hours[self.hour_slot] += 1
+        else:
+            hour = ts // NS_PER_HOUR
+            self.hour_from = hour * NS_PER_HOUR
+            self.hour_to = self.hour_from + NS_PER_HOUR
+            self.hour_slot = slot = hour % 24
+            self.hours[slot] += 1
 
         kind = ev.kind
         if kind == "order.placed":
@@ -324,7 +353,7 @@ class ActorState:
         traded.sort()
         fills = self.fills
         placements = self.placements
-        ia = self.inter_arrival
+        ia_n = self.ia_n
         if volume > 0:
             net_share = _fin(net_total / volume)
             end_share = _fin(abs_net / volume)
@@ -343,8 +372,8 @@ class ActorState:
             "placed_size": _fin(self.placed_size),
             "cancelled_size": _fin(self.cancelled_size),
             "mean_order_size": _fin(self.placed_size / placements) if placements else 0.0,
-            "inter_arrival_mean_s": _fin(ia.mean),
-            "inter_arrival_var_s2": _fin(ia.m2 / ia.n) if ia.n > 1 else 0.0,
+            "inter_arrival_mean_s": _fin(self.ia_mean),
+            "inter_arrival_var_s2": _fin(self.ia_m2 / ia_n) if ia_n > 1 else 0.0,
             "volume": _fin(volume),
             "notional": _fin(self.notional),
             "buy_volume": _fin(self.buy_volume),
