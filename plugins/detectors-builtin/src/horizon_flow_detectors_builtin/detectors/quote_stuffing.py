@@ -126,6 +126,9 @@ class QuoteStuffingDetector(DetectorBase):
         self._min_messages = cfg.min_messages
         self._market_min_messages = cfg.market_min_messages
         self._market_level = cfg.market_level
+        # a key is elevated (judged) from half of its min_messages on
+        self._half_min_messages = cfg.min_messages / 2
+        self._half_market_min_messages = cfg.market_min_messages / 2
         kinds = {"order.placed", "order.canceled", "order.amended", "order.filled"}
         if cfg.market_level:
             kinds |= {"book.delta", "quote.update", "trade.tape"}
@@ -162,6 +165,7 @@ class QuoteStuffingDetector(DetectorBase):
             if r is None:
                 r = self._actors[key] = _Rate(ts)
             min_messages = self._min_messages
+            half = self._half_min_messages
         else:
             # book and quote updates, and order events that name no actor
             if not self._market_level:
@@ -171,6 +175,7 @@ class QuoteStuffingDetector(DetectorBase):
             if r is None:
                 r = self._markets[ev.market_id] = _Rate(ts)
             min_messages = self._market_min_messages
+            half = self._half_market_min_messages
         r.last_ts = ts
         if ts >= r.next_roll:  # ts // window_ns > r.bucket, or no bucket yet
             self._roll(r, ts)
@@ -186,10 +191,10 @@ class QuoteStuffingDetector(DetectorBase):
             executions.popleft()
         n = len(window)
         if r.in_burst:
-            if n < min_messages / 2:
+            if n < half:
                 r.in_burst = False
             return None
-        if n < min_messages / 2:
+        if n < half:
             if r.best is not None:  # an elevated stretch ended without firing
                 verdict, at, detail = r.best
                 self._near.offer(verdict, ts=at, market_id=ev.market_id, actor_id=actor,

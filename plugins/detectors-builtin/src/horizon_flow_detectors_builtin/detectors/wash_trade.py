@@ -223,13 +223,7 @@ class WashTradeDetector(DetectorBase):
         return found
 
     def _on_execution(self, ev: MarketEvent) -> list[AnomalyFinding] | None:
-        if ev.kind == "order.placed":
-            if ev.order_id is not None:
-                okey = (ev.market_id, ev.order_id)
-                self._placed[okey] = ev.ts
-                self._placed_q.append((ev.ts + self.prearranged_ns, okey))
-                self._order_markets[ev.market_id] = ev.ts
-            return None
+        """An ``order.filled`` or ``trade.tape`` (placements are handled in on_event)."""
         size, price = ev.size, ev.price
         if ev.actor_id is None or ev.side not in (BUY, SELL) or not size or price is None:
             return None
