@@ -67,7 +67,9 @@ class LevelWithdrawal:
         return self.ts - self.added_ts
 
 
-class _Market:
+class MarketLevels:
+    """One market's book and the additions followed in it."""
+
     __slots__ = ("book", "additions", "expiry", "tape", "last_ts")
 
     def __init__(self) -> None:
@@ -77,6 +79,30 @@ class _Market:
         self.tape = 0.0
         self.last_ts = 0
 
+    def keep_book(self, ev: MarketEvent) -> None:
+        """Keep the book current and follow no additions (``intents`` False)."""
+        self.last_ts = ev.ts
+        kind = ev.kind
+        if kind == "book.delta":
+            # LevelBook.delta inlined (the hot path of identified markets)
+            price, size = ev.price, ev.size
+            if price is not None and size is not None:
+                side = ev.side
+                book = self.book
+                levels = book.bids if side == BUY else book.asks if side == SELL else None
+                if levels is not None:
+                    new = 0.0 if size < 0.0 else size  # max(size, 0.0), NaN kept alike
+                    if new != levels.get(price, 0.0):
+                        if new > 0:
+                            levels[price] = new
+                        else:
+                            levels.pop(price, None)
+        elif kind != "trade.tape":
+            self.book.apply(ev)
+        if self.additions:
+            self.additions.clear()
+            self.expiry.clear()
+
 
 class LevelIntentTracker:
     """Per-market level bookkeeping shared by the anonymous spoofing and layering paths."""
@@ -85,7 +111,7 @@ class LevelIntentTracker:
         self.min_added = min_added
         self.horizon_ns = horizon_ns
         self.depth_levels = depth_levels
-        self._markets: dict[str, _Market] = {}
+        self._markets: dict[str, MarketLevels] = {}
 
     def book(self, market_id: str) -> LevelBook | None:
         m = self._markets.get(market_id)
@@ -98,7 +124,7 @@ class LevelIntentTracker:
             return self.keep_book(ev)
         m = self._markets.get(ev.market_id)
         if m is None:
-            m = self._markets[ev.market_id] = _Market()
+            m = self._markets[ev.market_id] = MarketLevels()
         ts = m.last_ts = ev.ts
         q = m.expiry
         if q and q[0][0] < ts:
@@ -152,32 +178,18 @@ class LevelIntentTracker:
 
     def keep_book(self, ev: MarketEvent) -> Sequence[LevelWithdrawal]:
         """``on_event(ev, intents=False)``: keep the book current, follow no additions."""
-        m = self._markets.get(ev.market_id)
-        if m is None:
-            m = self._markets[ev.market_id] = _Market()
-        m.last_ts = ev.ts
-        kind = ev.kind
-        if kind == "book.delta":
-            # LevelBook.delta inlined (the hot path of identified markets)
-            price, size = ev.price, ev.size
-            if price is not None and size is not None:
-                side = ev.side
-                levels = m.book.bids if side == BUY else m.book.asks if side == SELL else None
-                if levels is not None:
-                    new = 0.0 if size < 0.0 else size  # max(size, 0.0), NaN kept alike
-                    if new != levels.get(price, 0.0):
-                        if new > 0:
-                            levels[price] = new
-                        else:
-                            levels.pop(price, None)
-        elif kind != "trade.tape":
-            m.book.apply(ev)
-        if m.additions:
-            m.additions.clear()
-            m.expiry.clear()
+        self.market(ev.market_id).keep_book(ev)
         return _NONE
 
-    def _changed(self, m: _Market, ev: MarketEvent, changes: Sequence[LevelChange],
+    def market(self, market_id: str) -> MarketLevels:
+        """The state of one market, made on first use. A caller may hold on to it
+        only until the next :meth:`evict_idle`, which can drop it."""
+        m = self._markets.get(market_id)
+        if m is None:
+            m = self._markets[market_id] = MarketLevels()
+        return m
+
+    def _changed(self, m: MarketLevels, ev: MarketEvent, changes: Sequence[LevelChange],
                  initial: bool) -> list[LevelWithdrawal]:
         out: list[LevelWithdrawal] = []
         for side, price, old, new in changes:
@@ -208,7 +220,7 @@ class LevelIntentTracker:
                         rec.side_depth, rec.other_depth))
         return out
 
-    def _new_addition(self, m: _Market, side: str, price: float, old: float, new: float,
+    def _new_addition(self, m: MarketLevels, side: str, price: float, old: float, new: float,
                       ts: int) -> Addition:
         other = SELL if side == BUY else BUY
         s = sum(sz for _, sz in m.book.top(side, self.depth_levels))
@@ -217,7 +229,7 @@ class LevelIntentTracker:
         o = sum(sz for _, sz in m.book.top(other, self.depth_levels))
         return Addition(side, price, ts, old, new - old, imbalance(s, o), s, o, m.tape)
 
-    def _expire(self, m: _Market, now: int) -> None:
+    def _expire(self, m: MarketLevels, now: int) -> None:
         q = m.expiry
         while q and q[0][0] < now:
             _, key, rec = q.popleft()

@@ -44,7 +44,7 @@ from ..common import (
     positive,
     r6,
 )
-from ..level_intents import LevelIntentTracker, LevelWithdrawal
+from ..level_intents import LevelIntentTracker, LevelWithdrawal, MarketLevels
 from .base import DetectorBase
 
 CITATION = (
@@ -108,12 +108,26 @@ class _ActorFlow:
 
 @attrs.define(slots=True)
 class _Resting:
-    """Known resting orders of one market (the imbalance fallback without a book)."""
+    """Known resting orders of one market (the imbalance fallback without a book).
+
+    The per-side totals are plain attributes rather than a dict keyed by side:
+    every placement and cancel updates one, and a slot costs less than a dict item.
+    """
 
     orders: dict[str, tuple[str, float]] = attrs.field(factory=dict)
-    depth: dict[str, float] = attrs.field(factory=lambda: {BUY: 0.0, SELL: 0.0})
+    buy_depth: float = 0.0
+    sell_depth: float = 0.0
     identified: bool = False
     last_ts: int = 0
+
+    def depth(self, side: str) -> float:
+        return self.buy_depth if side == BUY else self.sell_depth
+
+    def set_depth(self, side: str, depth: float) -> None:
+        if side == BUY:
+            self.buy_depth = depth
+        else:
+            self.sell_depth = depth
 
 
 MAX_RESTING_PER_MARKET = 100_000
@@ -141,6 +155,11 @@ class SpoofingDetector(DetectorBase):
         self._expiry: deque[tuple[int, tuple[str, str], _Bait]] = deque()
         self._flows: dict[tuple[str, str], _ActorFlow] = {}
         self._resting: dict[str, _Resting] = {}
+        # Identified markets (their _Resting says so) -> the level tracker's state
+        # of that market, whose book is all that is kept there: one lookup per
+        # book event instead of two. Both sides only drop entries in evict_idle,
+        # which empties this cache.
+        self._book_only: dict[str, MarketLevels] = {}
         self._levels = LevelIntentTracker(min_added=self.candidate_size,
                                           horizon_ns=self.horizon_ns,
                                           depth_levels=cfg.book_depth_levels)
@@ -157,12 +176,17 @@ class SpoofingDetector(DetectorBase):
             self._expire(ts)
         kind = ev.kind
         market = ev.market_id
-        rest = self._resting.get(market)
         if kind == "book.delta" or kind == "book.snapshot" or kind == "trade.tape":
+            # Where orders carry actors the identified path covers the market;
+            # the book is still kept, for the imbalance when the engine has none.
+            m = self._book_only.get(market)
+            if m is not None:
+                m.keep_book(ev)
+                return None
+            rest = self._resting.get(market)
             if rest is not None and rest.identified:
-                # Where orders carry actors the identified path covers the market;
-                # the book is still kept, for the imbalance when the engine has none.
-                self._levels.keep_book(ev)
+                m = self._book_only[market] = self._levels.market(market)
+                m.keep_book(ev)
                 return None
             withdrawals = self._levels.on_event(ev)
             if not withdrawals:
@@ -175,6 +199,7 @@ class SpoofingDetector(DetectorBase):
                 if f is not None:
                     out.append(f)
             return out or None
+        rest = self._resting.get(market)
         if rest is None:
             rest = self._resting[market] = _Resting()
         rest.last_ts = ts
@@ -188,10 +213,12 @@ class SpoofingDetector(DetectorBase):
             if len(orders) >= MAX_RESTING_PER_MARKET:  # forget the oldest unmatched order
                 old, (s, sz) = next(iter(orders.items()))
                 del orders[old]
-                left = rest.depth[s] - sz
-                rest.depth[s] = 0.0 if left < 0.0 else left  # max(left, 0.0)
+                rest.set_depth(s, max(rest.depth(s) - sz, 0.0))
             orders[oid] = (side, size)
-            rest.depth[side] += size
+            if side == BUY:
+                rest.buy_depth += size
+            else:
+                rest.sell_depth += size
             if actor is None or size < self.candidate_size or ev.price is None:
                 return None  # most orders: too small to be a bait
             self._new_bait(ev, actor, oid, side, size)
@@ -202,10 +229,12 @@ class SpoofingDetector(DetectorBase):
                 return None
             known = rest.orders.pop(oid, None)
             if known is not None:
-                depth = rest.depth
-                s = known[0]
-                left = depth[s] - known[1]
-                depth[s] = 0.0 if left < 0.0 else left  # max(left, 0.0)
+                if known[0] == BUY:
+                    left = rest.buy_depth - known[1]
+                    rest.buy_depth = 0.0 if left < 0.0 else left  # max(left, 0.0)
+                else:
+                    left = rest.sell_depth - known[1]
+                    rest.sell_depth = 0.0 if left < 0.0 else left
             baits = self._baits
             if not baits:
                 return None
@@ -239,9 +268,9 @@ class SpoofingDetector(DetectorBase):
         remaining = max(bait.size - bait.filled, 0.0)
         known = rest.orders.get(bait.order_id)
         if known is None:  # not in the resting totals (e.g. evicted): count it there
-            resting = (rest.depth[bait.side] + remaining, rest.depth[other])
+            resting = (rest.depth(bait.side) + remaining, rest.depth(other))
         else:
-            resting = (rest.depth[bait.side], rest.depth[other])
+            resting = (rest.depth(bait.side), rest.depth(other))
         imb, s, o, source = order_imbalance(
             bait.side, bait.price, remaining, self.cfg.book_depth_levels,
             ctx_book=ctx_levels(ctx, bait.key[0], self.cfg.book_depth_levels),
@@ -257,7 +286,7 @@ class SpoofingDetector(DetectorBase):
             known = rest.orders.get(ev.order_id)
             if known is not None:
                 left = known[1] - size
-                rest.depth[known[0]] = max(rest.depth[known[0]] - min(size, known[1]), 0.0)
+                rest.set_depth(known[0], max(rest.depth(known[0]) - min(size, known[1]), 0.0))
                 if left > 1e-12:
                     rest.orders[ev.order_id] = (known[0], left)
                 else:
@@ -288,7 +317,7 @@ class SpoofingDetector(DetectorBase):
             return
         known = rest.orders.get(ev.order_id)
         if known is not None and ev.size is not None:
-            rest.depth[known[0]] = max(rest.depth[known[0]] - known[1], 0.0) + ev.size
+            rest.set_depth(known[0], max(rest.depth(known[0]) - known[1], 0.0) + ev.size)
             rest.orders[ev.order_id] = (known[0], ev.size)
         bait = self._baits.get((ev.market_id, ev.order_id))
         if bait is not None:
@@ -414,3 +443,4 @@ class SpoofingDetector(DetectorBase):
         for key in [k for k, b in self._baits.items() if b.ts < before_ts]:
             del self._baits[key]
         self._levels.evict_idle(before_ts)
+        self._book_only.clear()  # it may hold markets dropped just now
