@@ -46,7 +46,6 @@ from ..common import (
     ms,
     ms_to_ns,
     non_negative,
-    opposite,
     positive,
     r6,
 )
@@ -302,25 +301,28 @@ class LayeringDetector(DetectorBase):
 
     def _on_fill(self, ev: MarketEvent, tr: _Trader, key: tuple[str, str]) -> None:
         size = ev.size or 0.0
-        tr.reduce(ev.order_id or "", size)
-        if ev.side not in (BUY, SELL) or size <= 0:
+        oid = ev.order_id or ""
+        if oid in tr.orders:
+            tr.reduce(oid, size)
+        side, ts = ev.side, ev.ts
+        if side not in _SIDES or size <= 0:
             return
         ep = tr.episode
-        if ep is not None and not ep.fired and ep.exec_side == ev.side and ev.ts <= ep.deadline:
-            ep.executed += size  # the genuine order filling in pieces: same episode
-            ep.exec_orders.append(ev.order_id or "")
-            ep.exec_side_resting = tr.depth(ev.side)
-            ep.deadline = ev.ts + self.cancel_ns
-            self._expiry.append((ep.deadline + self.cancel_ns, ep))
-            return
         if ep is not None and not ep.fired:
+            if ep.exec_side == side and ts <= ep.deadline:
+                ep.executed += size  # the genuine order filling in pieces: same episode
+                ep.exec_orders.append(oid)
+                ep.exec_side_resting = tr.depth(side)
+                ep.deadline = ts + self.cancel_ns
+                self._expiry.append((ep.deadline + self.cancel_ns, ep))
+                return
             self._report_miss(ep, tr)
             tr.episode = None
-        layer_side = opposite(ev.side) or SELL
+        layer_side = SELL if side == BUY else BUY
         if not tr.resting_on(layer_side):
             return  # nothing resting on the other side: no layers to judge
-        ep = _Episode(key, ev.ts, self._seq, ev.side, layer_side, ev.ts + self.cancel_ns, size,
-                      [ev.order_id or ""], tr.depth(ev.side))
+        ep = _Episode(key, ts, self._seq, side, layer_side, ts + self.cancel_ns, size,
+                      [oid], tr.depth(side))
         tr.episode = ep
         self._expiry.append((ep.deadline + self.cancel_ns, ep))
 

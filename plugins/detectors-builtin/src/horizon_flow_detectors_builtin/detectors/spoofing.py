@@ -282,33 +282,39 @@ class SpoofingDetector(DetectorBase):
 
     def _on_filled(self, ev: MarketEvent, ctx: Any, rest: _Resting) -> None:
         size = ev.size or 0.0
-        if ev.order_id is not None:
-            known = rest.orders.get(ev.order_id)
+        oid, side, ts = ev.order_id, ev.side, ev.ts
+        if oid is not None:
+            orders = rest.orders
+            known = orders.get(oid)
             if known is not None:
                 left = known[1] - size
                 rest.set_depth(known[0], max(rest.depth(known[0]) - min(size, known[1]), 0.0))
                 if left > 1e-12:
-                    rest.orders[ev.order_id] = (known[0], left)
+                    orders[oid] = (known[0], left)
                 else:
-                    del rest.orders[ev.order_id]
-            bait = self._baits.get((ev.market_id, ev.order_id))
-            if bait is not None:
-                bait.filled += size
-        if ev.actor_id is None or ev.side not in (BUY, SELL):
+                    del orders[oid]
+            if self._baits:
+                bait = self._baits.get((ev.market_id, oid))
+                if bait is not None:
+                    bait.filled += size
+        actor = ev.actor_id
+        if actor is None or side not in _SIDES:
             return
-        flow = self._flow(ev.actor_id, ev.market_id, ev.ts)
-        flow.cum[ev.side] += size
-        if flow.fills is None:
-            flow.fills = deque(maxlen=64)
-        flow.fills.append((ev.ts, ev.side, ev.price or 0.0, size, ev.order_id))
+        flow = self._flow(actor, ev.market_id, ts)
+        flow.cum[side] += size
+        fills = flow.fills
+        if fills is None:
+            fills = flow.fills = deque(maxlen=64)
+        fills.append((ts, side, ev.price or 0.0, size, oid))
         if flow.baits:
+            baits = self._baits
             live = []
             for key in flow.baits:
-                bait = self._baits.get(key)
+                bait = baits.get(key)
                 if bait is None:
                     continue
                 live.append(key)
-                if bait.side != ev.side:
+                if bait.side != side:
                     self._measure(bait, ctx, rest)
             flow.baits = live
 
