@@ -27,6 +27,7 @@ orders per side; order ids are listed only when a finding is written.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Any
 
@@ -206,6 +207,9 @@ class LayeringDetector(DetectorBase):
         self._traders: dict[tuple[str, str], _Trader] = {}
         # Episodes stay open two windows, so that late cancels show as near-misses.
         self._expiry: deque[tuple[int, _Episode]] = deque()
+        # When the head of _expiry is due (inf: empty), read by every event:
+        # one attribute instead of peeking into the deque.
+        self._expire_at: float = math.inf
         self._identified: dict[str, int] = {}  # market -> last ts of an identified order
         self._levels = LevelIntentTracker(min_added=cfg.anonymous_min_layer_size,
                                           horizon_ns=self.placement_ns + self.cancel_ns,
@@ -219,8 +223,7 @@ class LayeringDetector(DetectorBase):
         # (book events of identified markets, placements and cancels that
         # belong to no episode); the rare work is in the methods it calls.
         ts = ev.ts
-        q = self._expiry
-        if q and q[0][0] < ts:
+        if ts > self._expire_at:
             self._expire(ts)
         cq = self._confirm_q
         if cq and cq[0][0] < ts:
@@ -315,6 +318,7 @@ class LayeringDetector(DetectorBase):
                 ep.exec_side_resting = tr.depth(side)
                 ep.deadline = ts + self.cancel_ns
                 self._expiry.append((ep.deadline + self.cancel_ns, ep))
+                self._expire_at = self._expiry[0][0]
                 return
             self._report_miss(ep, tr)
             tr.episode = None
@@ -325,6 +329,7 @@ class LayeringDetector(DetectorBase):
                       [oid], tr.depth(side))
         tr.episode = ep
         self._expiry.append((ep.deadline + self.cancel_ns, ep))
+        self._expire_at = self._expiry[0][0]
 
     def _on_cancel(self, ev: MarketEvent, tr: _Trader, ep: _Episode,
                    o: tuple[str, float, float, int, int]) -> list[AnomalyFinding] | None:
@@ -480,6 +485,7 @@ class LayeringDetector(DetectorBase):
             tr.episode = None
             if not ep.fired:
                 self._report_miss(ep, tr)
+        self._expire_at = q[0][0] if q else math.inf
 
     def _report_miss(self, ep: _Episode, tr: _Trader) -> None:
         if ep.best is not None:
