@@ -42,6 +42,7 @@ counterparties of members with at most ``max_counterparties`` of them.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Any
 
@@ -167,6 +168,12 @@ class WashTradeDetector(DetectorBase):
         self.prearranged_ns = ms_to_ns(cfg.prearranged_ms)
         self._placed: dict[tuple[str, str], int] = {}  # (market, order id) -> placed ts
         self._placed_q: deque[tuple[int, tuple[str, str]]] = deque()
+        # At most the earliest ts at which an expiry queue's head is due (its
+        # expiry, or an execution's ts + window_s): an event with ts <= _due
+        # expires nothing, so the common event costs one comparison. Lowered
+        # on every append and whenever the executions' head changes outside
+        # the expiry, recomputed after each expiry.
+        self._due: float = math.inf
         self._order_markets: dict[str, int] = {}  # markets with order events -> last ts
         self._pairs: dict[tuple[str, str, str], _Pair] = {}
         self._actors: dict[tuple[str, str], _Actor] = {}
@@ -187,26 +194,8 @@ class WashTradeDetector(DetectorBase):
         ts = ev.ts
         if ts > self._last_ts:
             self._last_ts = ts
-        q = self._seen_q
-        if q and q[0][0] < ts:
-            seen = self._seen
-            while q and q[0][0] < ts:
-                seen.pop(q.popleft()[1], None)
-        pq = self._placed_q
-        if pq and pq[0][0] < ts:
-            placed = self._placed
-            while pq and pq[0][0] < ts:
-                placed.pop(pq.popleft()[1], None)
-        hq = self._halves_q
-        if hq and hq[0][0] < ts:
-            halves = self._halves
-            while hq and hq[0][0] < ts:
-                halves.pop(hq.popleft()[1], None)
-        execs = self._execs
-        if execs and execs[0][0] < ts - self.window_ns:
-            cutoff = ts - self.window_ns
-            while execs and execs[0][0] < cutoff:
-                self._drop_oldest()
+        if ts > self._due:
+            self._expire(ts)
         confirmed = self._confirm_due(ts) if self._pending_q else None
         if ev.kind == "order.placed":
             oid = ev.order_id
@@ -214,7 +203,10 @@ class WashTradeDetector(DetectorBase):
                 market = ev.market_id
                 okey = (market, oid)
                 self._placed[okey] = ts
-                pq.append((ts + self.prearranged_ns, okey))
+                due = ts + self.prearranged_ns
+                self._placed_q.append((due, okey))
+                if due < self._due:
+                    self._due = due
                 self._order_markets[market] = ts
             return confirmed if confirmed else None
         found = self._on_execution(ev)
@@ -247,7 +239,10 @@ class WashTradeDetector(DetectorBase):
             return None
         record = [ev.ts, ev.market_id, buyer, seller, size, price, ev.tx_hash, 0, 0]
         self._seen[key] = record
-        self._seen_q.append((ev.ts + self.dedupe_ns, key))
+        due = ev.ts + self.dedupe_ns
+        self._seen_q.append((due, key))
+        if due < self._due:
+            self._due = due
         if buyer == seller:
             return self._self_trade(ev, buyer, size, price)
         return self._execution(ev, record)
@@ -274,7 +269,10 @@ class WashTradeDetector(DetectorBase):
         other = self._halves.get(hkey)
         if other is None or other[0] == ev.side:
             self._halves[hkey] = (ev.side or "", actor)
-            self._halves_q.append((ev.ts + self.dedupe_ns, hkey))
+            due = ev.ts + self.dedupe_ns
+            self._halves_q.append((due, hkey))
+            if due < self._due:
+                self._due = due
             return None
         del self._halves[hkey]
         return (actor, other[1]) if ev.side == BUY else (other[1], actor)
@@ -495,6 +493,8 @@ class WashTradeDetector(DetectorBase):
         ts, m, buyer, seller, size = record[0], record[1], record[2], record[3], record[4]
         if sign > 0:
             self._execs.append(record)
+            if ts + self.window_ns < self._due:
+                self._due = ts + self.window_ns
         lo, hi = (buyer, seller) if buyer < seller else (seller, buyer)
         pkey = (m, lo, hi)
         p = self._pairs.get(pkey)
@@ -527,6 +527,9 @@ class WashTradeDetector(DetectorBase):
 
     def _drop_oldest(self) -> None:
         self._add(self._execs.popleft(), -1)
+        execs = self._execs
+        if execs and execs[0][0] + self.window_ns < self._due:  # a new head
+            self._due = execs[0][0] + self.window_ns
 
     def _expire(self, now: int) -> None:
         q = self._seen_q
@@ -543,6 +546,17 @@ class WashTradeDetector(DetectorBase):
         cutoff = now - self.window_ns
         while self._execs and self._execs[0][0] < cutoff:
             self._drop_oldest()
+        # every head is now past ``now``: the next event that can expire anything
+        due = math.inf
+        if q:
+            due = q[0][0]
+        if pq and pq[0][0] < due:
+            due = pq[0][0]
+        if hq and hq[0][0] < due:
+            due = hq[0][0]
+        if self._execs and self._execs[0][0] + self.window_ns < due:
+            due = self._execs[0][0] + self.window_ns
+        self._due = due
 
     def finish(self, ctx: Any = None) -> list[AnomalyFinding]:
         """Confirm clusters still pending when the feed ends, on what is known now."""
