@@ -93,7 +93,7 @@ class LayeringConfig:
 class _Episode:
     key: tuple[str, str]
     exec_ts: int
-    exec_seq: int  # the detector's event count at the execution (orders of the same ts)
+    exec_seq: int  # the detector's order event count at the execution (orders of the same ts)
     exec_side: str
     layer_side: str
     deadline: int
@@ -122,7 +122,7 @@ class _Trader:
     placement and cancel updates them, and a slot costs less than a dict item.
     """
 
-    # order id -> (side, price, size, placed ts, placed event count)
+    # order id -> (side, price, size, placed ts, placed order event count)
     orders: dict[str, tuple[str, float, float, int, int]] = attrs.field(factory=dict)
     buy_depth: float = 0.0  # resting size per side
     sell_depth: float = 0.0
@@ -232,7 +232,6 @@ class LayeringDetector(DetectorBase):
                 # The held findings come before this event's own. Nothing is due
                 # any more, so the call below runs this event's work once.
                 return confirmed + (self.on_event(ev, ctx) or [])
-        self._seq = seq = self._seq + 1
         kind = ev.kind
         if kind == "book.delta" or kind == "book.snapshot" or kind == "trade.tape":
             if ev.market_id in self._identified:
@@ -248,6 +247,9 @@ class LayeringDetector(DetectorBase):
                 if f is not None:
                     out.append(f)
             return out or None
+        # Order events are counted (only their order is compared, so book
+        # events need not be): tells apart orders of the same ts.
+        self._seq = seq = self._seq + 1
         oid = ev.order_id
         if ev.actor_id is None or oid is None:
             return None
