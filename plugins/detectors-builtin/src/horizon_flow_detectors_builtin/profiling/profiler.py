@@ -35,6 +35,10 @@ _Key = tuple[str, str]
 #: How many events pass between automatic idle sweeps when ``idle_evict_s`` is set.
 _SWEEP_EVERY: Final = 4096
 
+#: The prior of a profile too young to classify, copied (not rebuilt) per profile:
+#: most profiles emitted are an actor's first (the seeds' "first-ever event" rule).
+_UNIFORM_PRIOR: Final = uniform_prior()
+
 
 def _at_least_one(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -207,7 +211,8 @@ class KirilenkoProfiler:
             return ActorProfile(venue=state.venue, actor_id=state.actor_id,
                                 event_count=state.event_count,
                                 features={"event_count": state.event_count},
-                                taxonomy=uniform_prior(), last_updated_seq=seq, ts=state.last_ts)
+                                taxonomy=dict(_UNIFORM_PRIOR), last_updated_seq=seq,
+                                ts=state.last_ts)
         features = state.features(self._span_s)
         scores = rule_scores(features, self.config.taxonomy)
         probs = classify_scores(scores)
