@@ -139,7 +139,6 @@ class _Trader:
         return (self.buy_orders if side == BUY else self.sell_orders) > 0
 
     def add(self, oid: str, side: str, price: float, size: float, ts: int, seq: int) -> None:
-        # (inlined in LayeringDetector.on_event for placements: keep the two alike)
         if oid in self.orders:
             self.remove(oid)
         self.orders[oid] = (side, price, size, ts, seq)
@@ -151,7 +150,6 @@ class _Trader:
             self.sell_orders += 1
 
     def remove(self, oid: str) -> tuple[str, float, float, int, int] | None:
-        # (inlined in LayeringDetector.on_event for cancels: keep the two alike)
         o = self.orders.pop(oid, None)
         if o is None:
             return None
@@ -263,34 +261,15 @@ class LayeringDetector(DetectorBase):
             side, price, size = ev.side, ev.price, ev.size
             if side not in _SIDES or price is None or size is None:
                 return None
-            # tr.add(oid, side, price, size, ts, seq), inlined
-            orders = tr.orders
-            if oid in orders:
-                tr.remove(oid)
-            orders[oid] = (side, price, size, ts, seq)
-            if side == BUY:
-                tr.buy_depth += size
-                tr.buy_orders += 1
-            else:
-                tr.sell_depth += size
-                tr.sell_orders += 1
+            tr.add(oid, side, price, size, ts, seq)
             held = tr.confirming
             if held is not None and side == held.layer_side and ts <= held.confirm_at:
                 held.replaced += size
             return None
         if kind == "order.canceled":
-            # tr.remove(oid), inlined
-            o = tr.orders.pop(oid, None)
+            o = tr.remove(oid)
             if o is None:
                 return None
-            if o[0] == BUY:
-                left = tr.buy_depth - o[2]
-                tr.buy_depth = 0.0 if left < 0.0 else left  # max(left, 0.0)
-                tr.buy_orders -= 1
-            else:
-                left = tr.sell_depth - o[2]
-                tr.sell_depth = 0.0 if left < 0.0 else left
-                tr.sell_orders -= 1
             ep = tr.episode
             if ep is None or ep.fired:
                 return None  # most cancels: no episode open for this actor
