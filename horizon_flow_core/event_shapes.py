@@ -3,8 +3,8 @@
 A feed log is written by one producer, so its lines come in a handful of
 shapes (the keys of an ``order.placed``, of a ``book.delta``, ...). For each
 shape seen, a builder is generated that reads exactly those keys and checks
-exactly their types, in the schema's field order, so the error for a bad line
-is the one :func:`horizon_flow_core.events.event_from_dict`'s generic path
+exactly their types, in the order the generic path checks them, so the error
+for a bad line is the one :func:`horizon_flow_core.events.event_from_dict`'s generic path
 would report. The generic path reads and tests all twenty fields of every
 line; a compiled builder does about half the work. The cache is bounded: a
 feed with endless key sets falls back to the generic path once it is full.
