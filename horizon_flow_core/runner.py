@@ -186,12 +186,14 @@ def run_scan(feed: str | Path, *, config: FlowConfig | None = None,
     status = "finished"
     gc_saved = _gc_for_replay()
     try:
-        for ev in iter_feed(feed_path, venue, config, pm, rejects, on_bytes):
-            if not started:
-                if audit is not None:
-                    audit.record(AuditCategory.RUN_STARTED, started_payload, ev.ts)
-                started = True
+        events = iter_feed(feed_path, venue, config, pm, rejects, on_bytes)
+        for ev in events:  # the first event: the run's start is audited at its time
+            if audit is not None:
+                audit.record(AuditCategory.RUN_STARTED, started_payload, ev.ts)
+            started = True
             engine.ingest(ev)
+            break
+        engine.ingest_many(events)  # the rest, under one hold of the engine lock
     except KeyboardInterrupt:
         status = "interrupted"
         log.warning("interrupted: flushing what was processed")
@@ -199,7 +201,6 @@ def run_scan(feed: str | Path, *, config: FlowConfig | None = None,
         status = "failed"
         raise
     finally:
-        _gc_restore(gc_saved)
         # Every step runs even when an earlier one fails (a full disk under the
         # audit log must not leave the flow store open and its run 'running');
         # the first error is raised at the end.
@@ -237,6 +238,9 @@ def run_scan(feed: str | Path, *, config: FlowConfig | None = None,
                            status=summary.status if not errors else "failed")
         step(lambda: store.finish_run(run_id, counts))
         step(store.close)
+        # restored only now: closing stores and audits every actor's final profile,
+        # the replay's last burst of allocations
+        _gc_restore(gc_saved)
         step(lambda: pm.call_lifecycle("flow_shutdown", runtime=runtime))
         if errors and sys.exc_info()[1] is None:
             raise errors[0]

@@ -235,73 +235,94 @@ class FlowEngine:
     # ------------------------------------------------------------------ hot path
     def ingest(self, ev: MarketEvent) -> list[AnomalyFinding]:
         """Process one event; returns the findings it triggered (already emitted)."""
-        # One function, locals for what every event reads: this runs per event.
         with self._lock:
-            self._count = seq = self._count + 1
-            ts = ev.ts
-            if ts > self._last_ts:
-                self._last_ts = ts
-            kind = ev.kind
-            counts = self._kind_counts
-            counts[kind] = counts.get(kind, 0) + 1
-            st = self._markets.get(ev.market_id)
-            if st is None:
-                st = self._new_market(ev.market_id)
-            st.last_ts = ts
+            return self._ingest_locked(ev)
 
-            # 2-3. rolling state and the live book
-            if kind == "book.delta":
-                st.book.apply_delta(ev.side, ev.price, ev.size, ts)  # type: ignore[arg-type]
-            elif kind in ORDER_KINDS:
-                st.orders.append(ev)
-            elif kind == "trade.tape":
-                st.trades.append((ev.price, ev.size, ev.side, ts))  # type: ignore[arg-type]
-            elif kind == "book.snapshot":
-                st.book.apply_snapshot(ev.bids or [], ev.asks or [], ts)
-                st.snapshots.append((ev.bids or [], ev.asks or [], ts))
-            elif kind == "quote.update":
-                st.book.apply_quote(ev.bid, ev.ask, ev.bid_size, ev.ask_size, ts)
-            elif kind == "feed.gap" or kind == "feed.stale":
-                if kind == "feed.gap":
-                    self._invalidate_books(ev)
-                self._audit(kind, {"event": ev.to_dict()}, ts)
+    def ingest_many(self, events: Iterable[MarketEvent]) -> int:
+        """Ingest every event of ``events``; returns how many.
 
-            # 4. actor profiles (stored and audited before detectors run), for the
-            # kinds each profiler asked for
-            if ev.actor_id is not None:
-                for sup, observe in self._profile_dispatch.get(kind, ()):
-                    try:
-                        prof = observe(ev, seq)
-                    except Exception as exc:
-                        self._failed(sup, exc, ev)
-                        continue
-                    if prof is not None:
-                        self._emit_profile(prof)
+        The engine lock is taken once for the whole stream instead of an
+        acquire and a release per event: for a replay,
+        whose events come from one thread and which no housekeeping thread
+        sweeps. A live daemon calls :meth:`ingest` per event instead, so its
+        housekeeping can take the lock between events.
+        """
+        n = 0
+        with self._lock:
+            step = self._ingest_locked
+            for ev in events:
+                step(ev)
+                n += 1
+        return n
 
-            # 5. detectors for this kind
-            ctx = self._ctx
-            ctx.venue = ev.venue
-            ctx.ingest_count = seq
-            ctx.event = ev
-            found: list[tuple[Supervised, Any]] | None = None
-            for sup, on_event in self._dispatch.get(kind, ()):
+    def _ingest_locked(self, ev: MarketEvent) -> list[AnomalyFinding]:
+        """:meth:`ingest` with the engine lock already held by the caller."""
+        # One function, locals for what every event reads: this runs per event.
+        self._count = seq = self._count + 1
+        ts = ev.ts
+        if ts > self._last_ts:
+            self._last_ts = ts
+        kind = ev.kind
+        counts = self._kind_counts
+        counts[kind] = counts.get(kind, 0) + 1
+        st = self._markets.get(ev.market_id)
+        if st is None:
+            st = self._new_market(ev.market_id)
+        st.last_ts = ts
+
+        # 2-3. rolling state and the live book
+        if kind == "book.delta":
+            st.book.apply_delta(ev.side, ev.price, ev.size, ts)  # type: ignore[arg-type]
+        elif kind in ORDER_KINDS:
+            st.orders.append(ev)
+        elif kind == "trade.tape":
+            st.trades.append((ev.price, ev.size, ev.side, ts))  # type: ignore[arg-type]
+        elif kind == "book.snapshot":
+            st.book.apply_snapshot(ev.bids or [], ev.asks or [], ts)
+            st.snapshots.append((ev.bids or [], ev.asks or [], ts))
+        elif kind == "quote.update":
+            st.book.apply_quote(ev.bid, ev.ask, ev.bid_size, ev.ask_size, ts)
+        elif kind == "feed.gap" or kind == "feed.stale":
+            if kind == "feed.gap":
+                self._invalidate_books(ev)
+            self._audit(kind, {"event": ev.to_dict()}, ts)
+
+        # 4. actor profiles (stored and audited before detectors run), for the
+        # kinds each profiler asked for
+        if ev.actor_id is not None:
+            for sup, observe in self._profile_dispatch.get(kind, ()):
                 try:
-                    out = on_event(ev, ctx)
+                    prof = observe(ev, seq)
                 except Exception as exc:
                     self._failed(sup, exc, ev)
                     continue
-                if out:
-                    if found is None:
-                        found = []
-                    for f in out:
-                        found.append((sup, f))
+                if prof is not None:
+                    self._emit_profile(prof)
 
-            if seq & 4095 == 0:
-                self._housekeeping(ts)
-            # 6. emit
-            if found is None:
-                return []
-            return self._emit_findings(found, ev)
+        # 5. detectors for this kind
+        ctx = self._ctx
+        ctx.venue = ev.venue
+        ctx.ingest_count = seq
+        ctx.event = ev
+        found: list[tuple[Supervised, Any]] | None = None
+        for sup, on_event in self._dispatch.get(kind, ()):
+            try:
+                out = on_event(ev, ctx)
+            except Exception as exc:
+                self._failed(sup, exc, ev)
+                continue
+            if out:
+                if found is None:
+                    found = []
+                for f in out:
+                    found.append((sup, f))
+
+        if seq & 4095 == 0:
+            self._housekeeping(ts)
+        # 6. emit
+        if found is None:
+            return []
+        return self._emit_findings(found, ev)
 
     def _invalidate_books(self, ev: MarketEvent) -> None:
         """A gap makes the book of its market (``*``: every market) unknown until a snapshot.
@@ -507,8 +528,7 @@ class FlowEngine:
         else:
             events = feed
         n0, f0 = self._count, self.findings_emitted
-        for ev in events:
-            self.ingest(ev)
+        self.ingest_many(events)
         self.close()
         return {"events": self._count - n0, "findings": self.findings_emitted - f0}
 
