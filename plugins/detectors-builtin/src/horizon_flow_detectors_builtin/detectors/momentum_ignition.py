@@ -221,7 +221,16 @@ class MomentumIgnitionDetector(DetectorBase):
                 ign.peak_price, ign.move_pct = ev.price or 0.0, move
                 ign.move_ticks = self._ticks(side, ign.ref_price, ign.peak_price, ign.tick)
             return None
-        first = next(x for x in burst if x[1] == side)
+        cfg = self.cfg
+        trades = mv.trades[side]
+        if trades < 2 and trades < cfg.min_burst_trades:
+            # A lone execution: min_burst_trades fails, and a miss is remembered
+            # only from two trades on, so there is nothing to judge (most
+            # aggressive fills of ordinary flow end here).
+            return None
+        for first in burst:  # the burst's first execution on this side
+            if first[1] == side:
+                break
         ref = first[5]
         # Where the actor's own latest execution took the price (the print of
         # this execution may come after the fill).
@@ -230,7 +239,6 @@ class MomentumIgnitionDetector(DetectorBase):
         # (the market's print of this very execution may not have arrived yet)
         market_volume = max(mk.volume - first[6], mv.volume[side])
         share = mv.volume[side] / market_volume if market_volume > 0 else 1.0
-        cfg = self.cfg
         tick = mk.tick
         if mv.trades[side] >= cfg.min_burst_trades:
             tick = self._book_tick(ctx, ev.market_id, tick)
