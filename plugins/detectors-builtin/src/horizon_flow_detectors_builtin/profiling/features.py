@@ -144,7 +144,7 @@ class ActorState:
         "placed_size", "cancelled_size",
         "volume", "notional", "buy_volume", "sell_volume", "markets", "overflow_events",
         "hours", "active_days", "last_day", "gas", "nonce", "nonce_regressions", "last_nonce",
-        "dirty", "max_markets", "hour_from", "hour_to", "hour_slot",
+        "dirty", "max_markets", "hour_from", "hour_to", "hour_slot", "hour_base",
     )
 
     def __init__(self, venue: str, actor_id: str, max_markets: int) -> None:
@@ -183,17 +183,23 @@ class ActorState:
         self.hours = [0] * 24
         self.active_days = 0
         self.last_day = -1
-        self.gas = Welford()
-        self.nonce = Welford()
+        # Made on the first gas price or nonce seen: most venues send neither,
+        # and every actor's first event would otherwise build two objects.
+        self.gas: Welford | None = None
+        self.nonce: Welford | None = None
         self.nonce_regressions = 0
         self.last_nonce: float | None = None
         self.dirty = False
         # The hour of day of the last event, valid for ts in [hour_from,
         # hour_to): most events fall in the same hour as the one before, so
         # the histogram's slot is found by two comparisons, not a division.
+        # The events since ``event_count`` was ``hour_base`` are all in that
+        # slot and are added to ``hours`` only when the slot changes (see
+        # ``hour_histogram``): nothing is counted twice per event.
         self.hour_from = 0
         self.hour_to = 0  # empty: the first event computes its hour
         self.hour_slot = 0
+        self.hour_base = 0
 
     @property
     def inter_arrival(self) -> Welford:
@@ -202,6 +208,12 @@ class ActorState:
         w.n, w.mean, w.m2, w.lo, w.hi = (self.ia_n, self.ia_mean, self.ia_m2, self.ia_lo,
                                          self.ia_hi)
         return w
+
+    def hour_histogram(self) -> list[int]:
+        """Events per UTC hour of day (a new list), the current hour's included."""
+        hours = list(self.hours)
+        hours[self.hour_slot] += self.event_count - self.hour_base
+        return hours
 
     # ------------------------------------------------------------------ update
 
@@ -246,14 +258,16 @@ class ActorState:
         self.event_count = n + 1
         self.last_seq = seq
         self.dirty = True
-        if self.hour_from <= ts < self.hour_to:
-            self.hours[self.hour_slot] += 1
-        else:
+        if not self.hour_from <= ts < self.hour_to:
+            # Another hour (or an out-of-order event from an earlier one): the
+            # events counted in the slot so far go into the histogram, this
+            # one starts the new slot's count.
+            self.hours[self.hour_slot] += n - self.hour_base
+            self.hour_base = n
             hour = ts // NS_PER_HOUR
             self.hour_from = hour * NS_PER_HOUR
             self.hour_to = self.hour_from + NS_PER_HOUR
-            self.hour_slot = slot = hour % 24
-            self.hours[slot] += 1
+            self.hour_slot = hour % 24
 
         kind = ev.kind
         if kind == "order.placed":
@@ -273,6 +287,8 @@ class ActorState:
         if extra:
             gas = _number(extra.get("gas_price"))
             if gas is not None:
+                if self.gas is None:
+                    self.gas = Welford()
                 self.gas.add(gas)
             nonce = _number(extra.get("nonce"))
             if nonce is not None:
@@ -280,6 +296,8 @@ class ActorState:
                     # A repeated or lower nonce: a replaced or reordered transaction.
                     self.nonce_regressions += 1
                 self.last_nonce = nonce
+                if self.nonce is None:
+                    self.nonce = Welford()
                 self.nonce.add(nonce)
 
     def _fill(self, ev: MarketEvent) -> None:
@@ -400,18 +418,18 @@ class ActorState:
             "active_span_s": _fin(span_s),
             "trades_per_hour": _fin(fills / hours),
             "messages_per_hour": _fin((placements + self.cancels + self.amends) / hours),
-            "hour_histogram": list(self.hours),
+            "hour_histogram": self.hour_histogram(),
             "first_ts": self.first_ts,
             "last_ts": self.last_ts,
             "out_of_order": self.out_of_order,
         }
         gas = self.gas
-        if gas.n:
+        if gas is not None and gas.n:
             out.update(gas_price_count=gas.n, gas_price_mean=_fin(gas.mean),
                        gas_price_var=_fin(gas.variance), gas_price_min=_fin(gas.lo),
                        gas_price_max=_fin(gas.hi))
         nonce = self.nonce
-        if nonce.n:
+        if nonce is not None and nonce.n:
             out.update(nonce_count=nonce.n, nonce_min=int(nonce.lo),
                        nonce_max=int(nonce.hi), nonce_regressions=self.nonce_regressions)
         return out
