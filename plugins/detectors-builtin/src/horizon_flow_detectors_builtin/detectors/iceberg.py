@@ -37,7 +37,6 @@ from horizon_flow_core.events import MarketEvent
 from horizon_flow_core.findings import AnomalyFinding
 
 from ..book import LevelBook, LevelChange
-from ..calibration import margin
 from ..common import (
     BUY,
     SELL,
@@ -108,25 +107,31 @@ class _Level:
     last_exec_ts: int = 0
     last_ts: int = 0
     fired: bool = False
-    best: Verdict | None = None
+    # The closest miss of the episode so far: its closeness, and the numbers its
+    # thresholds were judged on (the Verdict is built from them only when the
+    # miss is reported, not at each execution that comes closer).
+    best: _Values | None = None
+    best_closeness: float = 0.0
+    # the level's place in its market's order of first insertion (evict_idle ends
+    # episodes in that order, as one dict keyed by (side, price) once kept them)
+    seq: int = 0
 
 
-def _judge(*checks: tuple[float, float] | None) -> tuple[bool, float]:
-    """(passed, closeness) of at-least thresholds ``(value, required)`` (None: absent),
-    as :func:`evaluate` would give them, without building Threshold objects."""
-    stopped = False
-    closeness = 1.0
-    for check in checks:
-        if check is None:
-            continue
-        value, required = check
-        if value >= required:
-            continue
-        c = min(1.0, margin(value, required))
-        if not stopped or c < closeness:
-            stopped = True
-            closeness = c
-    return not stopped, closeness
+#: The numbers an execution is judged on: executions, refills, executed over
+#: tip, executed volume, refill ratio and, only where passive fills name enough
+#: of the volume, the top passive actor's share of the attributed volume.
+_Values = tuple[float, ...]
+
+
+def _closeness(value: float, required: float) -> float:
+    """``min(1.0, margin(value, required))`` of an at-least threshold that failed
+    (``not value >= required``), as :attr:`Threshold.closeness` gives it: with
+    ``required > 0`` the margin is ``value / required``; otherwise it is 1 or
+    MAX_MARGIN, both capped to 1."""
+    if required > 0:
+        q = value / required
+        return q if q < 1.0 else 1.0  # min(1.0, min(q, MAX_MARGIN)), NaN included
+    return 1.0
 
 
 class _OrderBook:
@@ -197,9 +202,22 @@ class _Market:
     orders: _OrderBook = attrs.field(factory=_OrderBook)
     has_book: bool = False
     has_tape: bool = False
-    levels: dict[tuple[str, float], _Level] = attrs.field(factory=dict)
+    # Episodes by price, one dict a side: the book.delta hot path looks a level
+    # up by its price alone (no (side, price) tuple built and hashed per delta).
+    bid_levels: dict[float, _Level] = attrs.field(factory=dict)
+    ask_levels: dict[float, _Level] = attrs.field(factory=dict)
     seen: dict[tuple[int, float, float, str], None] = attrs.field(factory=dict)
     last_ts: int = 0
+
+    def episodes(self, side: str) -> dict[float, _Level]:
+        return self.bid_levels if side == BUY else self.ask_levels
+
+    def sorted_levels(self) -> list[_Level]:
+        """Every episode, by (side, price)."""
+        keyed = [(BUY, p, lv) for p, lv in self.bid_levels.items()]
+        keyed += [(SELL, p, lv) for p, lv in self.ask_levels.items()]
+        keyed.sort(key=lambda t: (t[0], t[1]))
+        return [lv for _, _, lv in keyed]
 
 
 class IcebergDetector(DetectorBase):
@@ -216,13 +234,19 @@ class IcebergDetector(DetectorBase):
         self.timeout_ns = ms_to_ns(cfg.episode_timeout_ms)
         self.refill_ns = ms_to_ns(cfg.max_refill_delay_ms)
         self._tol = cfg.refill_tolerance
+        #: what each of _Values requires
+        self._required = (float(cfg.min_executions), float(cfg.min_refills),
+                          cfg.min_exec_to_display_ratio, cfg.min_executed_volume,
+                          cfg.min_refill_ratio, cfg.min_passive_actor_share)
         self._markets: dict[str, _Market] = {}
+        self._seq = 0  # next _Level.seq
 
     def on_event(self, ev: MarketEvent, ctx: Any) -> list[AnomalyFinding] | None:
+        ts = ev.ts
         mk = self._markets.get(ev.market_id)
         if mk is None:
             mk = self._markets[ev.market_id] = _Market()
-        mk.last_ts = ev.ts
+        mk.last_ts = ts
         kind = ev.kind
         if kind == "book.delta":
             # The hot path (about half of a feed's events): LevelBook.delta and
@@ -236,20 +260,21 @@ class IcebergDetector(DetectorBase):
             side = ev.side
             if side == BUY:
                 levels = mk.book.bids
+                episodes = mk.bid_levels
             elif side == SELL:
                 levels = mk.book.asks
+                episodes = mk.ask_levels
             else:
                 return None
             old = levels.get(price, 0.0)
             new = 0.0 if size < 0.0 else size  # max(size, 0.0)
             if new == old:
                 return None
-            if new > 0:
+            if new > 0.0:  # float against float: the specialized comparison
                 levels[price] = new
             else:
                 levels.pop(price, None)
-            lv = mk.levels.get((side, price))
-            ts = ev.ts
+            lv = episodes.get(price)
             if lv is None:
                 if new <= old:
                     return None  # a level shrinking with no episode: nothing to follow
@@ -264,7 +289,7 @@ class IcebergDetector(DetectorBase):
             if new < old:
                 if new <= tol * tip < old:
                     lv.emptied += 1
-            elif (lv.since_refill > 0 and old <= tol * tip
+            elif (lv.since_refill > 0.0 and old <= tol * tip
                   and (1.0 - tol) * tip <= new <= (1.0 + tol) * tip
                   and ts - lv.last_exec_ts <= self.refill_ns):  # new > old here
                 lv.refills += 1
@@ -299,7 +324,7 @@ class IcebergDetector(DetectorBase):
         if passive is None:
             return None
         if ev.actor_id is not None and ev.aggressor is False:
-            lv = mk.levels.get((passive, ev.price))
+            lv = mk.episodes(passive).get(ev.price)
             if lv is not None or not mk.has_tape:
                 lv = lv or self._level(ev, mk, passive, ev.price)
                 lv.makers[ev.actor_id] = lv.makers.get(ev.actor_id, 0.0) + ev.size
@@ -350,23 +375,32 @@ class IcebergDetector(DetectorBase):
     # ------------------------------------------------------------------ levels
 
     def _level(self, ev: MarketEvent, mk: _Market, side: str, price: float) -> _Level:
-        key = (side, price)
-        lv = mk.levels.get(key)
+        episodes = mk.episodes(side)
+        lv = episodes.get(price)
         if lv is not None and ev.ts - lv.last_ts > self.timeout_ns:
             self._end(lv, ev.market_id)
             lv = None
         if lv is None:
             shown = (mk.book if mk.has_book else mk.orders.book).size_at(side, price)
-            if len(mk.levels) >= MAX_LEVELS_PER_MARKET:
-                oldest = min(mk.levels, key=lambda k: (mk.levels[k].last_ts, k))
-                self._end(mk.levels.pop(oldest), ev.market_id)
-            lv = mk.levels[key] = _Level(side, price, ev.ts, shown, shown)
+            if len(mk.bid_levels) + len(mk.ask_levels) >= MAX_LEVELS_PER_MARKET:
+                # the least recently active episode, ties by (side, price)
+                oldest = min([(o.last_ts, BUY, p) for p, o in mk.bid_levels.items()]
+                             + [(o.last_ts, SELL, p) for p, o in mk.ask_levels.items()])
+                self._end(mk.episodes(oldest[1]).pop(oldest[2]), ev.market_id)
+            # an episode replacing a timed-out one keeps its place in the order
+            prev = episodes.get(price)
+            if prev is not None:
+                seq = prev.seq
+            else:
+                seq = self._seq
+                self._seq += 1
+            lv = episodes[price] = _Level(side, price, ev.ts, shown, shown, seq=seq)
         lv.last_ts = ev.ts
         return lv
 
     def _displayed(self, ev: MarketEvent, mk: _Market, change: LevelChange) -> None:
         side, price, old, new = change
-        self._displayed_at(ev, mk, mk.levels.get((side, price)), side, price, old, new)
+        self._displayed_at(ev, mk, mk.episodes(side).get(price), side, price, old, new)
 
     def _displayed_at(self, ev: MarketEvent, mk: _Market, lv: _Level | None, side: str,
                       price: float, old: float, new: float) -> None:
@@ -397,49 +431,42 @@ class IcebergDetector(DetectorBase):
 
     def _execution(self, ev: MarketEvent, mk: _Market, side: str, price: float, size: float
                    ) -> list[AnomalyFinding] | None:
-        lv = self._level(ev, mk, side, price)
+        ts = ev.ts
+        lv = (mk.bid_levels if side == BUY else mk.ask_levels).get(price)
+        if lv is None or ts - lv.last_ts > self.timeout_ns:
+            lv = self._level(ev, mk, side, price)
+        else:
+            lv.last_ts = ts  # as _level does
         if lv.tip <= 0:
             lv.tip = max(lv.displayed, size)
-        lv.executed += size
-        lv.executions += 1
-        lv.last_exec_ts = ev.ts
+        executed = lv.executed = lv.executed + size
+        executions = lv.executions = lv.executions + 1
+        lv.last_exec_ts = ts
         lv.since_refill += size
         if lv.fired:
             return None
-        cfg = self.cfg
-        # Most executions neither pass nor come closer than the level's best
-        # miss so far: judge on plain numbers first (the same arithmetic as
-        # evaluate's closeness) and build the Threshold objects only when the
-        # verdict is kept.
+        # Most executions do not pass: judge on plain numbers (the arithmetic of
+        # evaluate's closeness, threshold by threshold in evaluate's order) and
+        # build the Threshold objects only for a finding or a reported miss.
+        refills = lv.refills
         by_maker = lv.makers
         attributed = sum(by_maker.values())
-        attribution = bool(by_maker) and not attributed < 0.5 * lv.executed  # as _attribution
-        passed, closeness = _judge(
-            (float(lv.executions), float(cfg.min_executions)),
-            (float(lv.refills), float(cfg.min_refills)),
-            (lv.executed / lv.tip, cfg.min_exec_to_display_ratio),
-            (lv.executed, cfg.min_executed_volume),
-            (lv.refills / max(lv.emptied, lv.refills, 1), cfg.min_refill_ratio),
-            (max(by_maker.values()) / attributed, cfg.min_passive_actor_share)
-            if attribution else None,
-        )
-        if not passed and lv.best is not None and not closeness > lv.best.closeness:
+        values: _Values = (float(executions), float(refills), executed / lv.tip, executed,
+                           refills / max(lv.emptied, refills, 1))
+        if by_maker and not attributed < 0.5 * executed:
+            values += (max(by_maker.values()) / attributed,)
+        closeness = 2.0  # above any threshold's closeness: none failed yet
+        for value, required in zip(values, self._required, strict=False):  # 5 or 6
+            if not value >= required:
+                c = _closeness(value, required)
+                if c < closeness:
+                    closeness = c
+        if closeness <= 1.0:  # not passed
+            if lv.best is None or closeness > lv.best_closeness:
+                lv.best = values
+                lv.best_closeness = closeness
             return None
-        verdict = evaluate([
-            Threshold("min_executions", float(lv.executions), float(cfg.min_executions)),
-            Threshold("min_refills", float(lv.refills), float(cfg.min_refills)),
-            Threshold("min_exec_to_display_ratio", lv.executed / lv.tip,
-                      cfg.min_exec_to_display_ratio),
-            Threshold("min_executed_volume", lv.executed, cfg.min_executed_volume,
-                      calibrates=False),
-            Threshold("min_refill_ratio", lv.refills / max(lv.emptied, lv.refills, 1),
-                      cfg.min_refill_ratio, calibrates=False),
-            *self._attribution(lv),
-        ])
-        if not verdict.passed:
-            if lv.best is None or verdict.closeness > lv.best.closeness:
-                lv.best = verdict
-            return None
+        verdict = self._verdict(values)
         lv.fired = True
         lv.best = None
         makers = sorted(lv.makers)
@@ -467,17 +494,26 @@ class IcebergDetector(DetectorBase):
                              message=msg, citation=self.citation, evidence=evidence,
                              anonymous=anonymous)]
 
-    def _attribution(self, lv: _Level) -> list[Threshold]:
-        attributed = sum(lv.makers.values())
-        if not lv.makers or attributed < 0.5 * lv.executed:
-            return []  # the venue does not name passive actors (enough): book and tape only
-        top = max(lv.makers.values())
-        return [Threshold("min_passive_actor_share", top / attributed,
-                          self.cfg.min_passive_actor_share, calibrates=False)]
+    def _verdict(self, values: _Values) -> Verdict:
+        executions, refills, ratio, executed, refill_ratio = values[:5]
+        cfg = self.cfg
+        thresholds = [
+            Threshold("min_executions", executions, float(cfg.min_executions)),
+            Threshold("min_refills", refills, float(cfg.min_refills)),
+            Threshold("min_exec_to_display_ratio", ratio, cfg.min_exec_to_display_ratio),
+            Threshold("min_executed_volume", executed, cfg.min_executed_volume,
+                      calibrates=False),
+            Threshold("min_refill_ratio", refill_ratio, cfg.min_refill_ratio, calibrates=False),
+        ]
+        if len(values) > 5:
+            # passive fills name enough of the volume (else: book and tape only)
+            thresholds.append(Threshold("min_passive_actor_share", values[5],
+                                        cfg.min_passive_actor_share, calibrates=False))
+        return evaluate(thresholds)
 
     def _end(self, lv: _Level, market_id: str) -> None:
         if lv.best is not None and not lv.fired:
-            self._near.offer(lv.best, ts=lv.last_ts, market_id=market_id,
+            self._near.offer(self._verdict(lv.best), ts=lv.last_ts, market_id=market_id,
                              actor_id=sorted(lv.makers)[0] if len(lv.makers) == 1 else None,
                              detail={"side": lv.side, "price": lv.price,
                                      "executed": r6(lv.executed), "tip": r6(lv.tip),
@@ -489,15 +525,19 @@ class IcebergDetector(DetectorBase):
 
     def finish(self, ctx: Any = None) -> list[AnomalyFinding]:
         for market_id, mk in sorted(self._markets.items()):
-            for _, lv in sorted(mk.levels.items()):
+            for lv in mk.sorted_levels():
                 self._end(lv, market_id)
         return []
 
     def evict_idle(self, before_ts: int) -> None:
         for m in [m for m, mk in self._markets.items() if mk.last_ts < before_ts]:
             mk = self._markets.pop(m)
-            for _, lv in sorted(mk.levels.items()):
+            for lv in mk.sorted_levels():
                 self._end(lv, m)
         for m, mk in self._markets.items():
-            for key in [k for k, lv in mk.levels.items() if lv.last_ts < before_ts]:
-                self._end(mk.levels.pop(key), m)
+            idle = [(lv.seq, BUY, p) for p, lv in mk.bid_levels.items() if lv.last_ts < before_ts]
+            idle += [(lv.seq, SELL, p) for p, lv in mk.ask_levels.items()
+                     if lv.last_ts < before_ts]
+            idle.sort()  # in the order the episodes' levels were first inserted
+            for _, side, price in idle:
+                self._end(mk.episodes(side).pop(price), m)
