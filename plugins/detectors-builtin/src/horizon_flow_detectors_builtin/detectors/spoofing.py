@@ -20,7 +20,6 @@ prices during its life. Such findings name no actor, carry
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from typing import Any
 
@@ -133,6 +132,10 @@ class _Resting:
 
 MAX_RESTING_PER_MARKET = 100_000
 _SIDES = (BUY, SELL)
+#: ``_expire_at`` when nothing is due: an int later than any ts, so that the
+#: per-event ``ts > self._expire_at`` compares two ints (an int against
+#: ``math.inf`` takes CPython's slower mixed-type path)
+_NO_EXPIRY = 1 << 256
 
 
 class SpoofingDetector(DetectorBase):
@@ -154,9 +157,9 @@ class SpoofingDetector(DetectorBase):
         self.kinds = frozenset(kinds)
         self._baits: dict[tuple[str, str], _Bait] = {}
         self._expiry: deque[tuple[int, tuple[str, str], _Bait]] = deque()
-        # When the head of _expiry is due (inf: empty), read by every event:
-        # one attribute instead of peeking into the deque.
-        self._expire_at: float = math.inf
+        # When the head of _expiry is due (_NO_EXPIRY: empty), read by every
+        # event: one attribute instead of peeking into the deque.
+        self._expire_at: int = _NO_EXPIRY
         self._flows: dict[tuple[str, str], _ActorFlow] = {}
         self._resting: dict[str, _Resting] = {}
         # Identified markets (their _Resting says so) -> the level tracker's state
@@ -172,41 +175,41 @@ class SpoofingDetector(DetectorBase):
 
     def on_event(self, ev: MarketEvent, ctx: Any) -> list[AnomalyFinding] | None:
         # The hot path: one function with locals for what most events touch
-        # (book deltas, placements and cancels of small orders); the rare work
-        # (a bait, a fill, a judgement) is in the methods it calls.
+        # (book deltas, placements and cancels of small orders), tested in
+        # that order of frequency; the rare work (a bait, a fill, a judgement,
+        # a book event outside identified markets) is in the methods it calls.
         ts = ev.ts
         if ts > self._expire_at:
             self._expire(ts)
         kind = ev.kind
-        market = ev.market_id
-        if kind == "book.delta" or kind == "book.snapshot" or kind == "trade.tape":
+        if kind == "book.delta":
+            m = self._book_only.get(ev.market_id)
+            if m is None:
+                return self._on_book(ev)
             # Where orders carry actors the identified path covers the market;
             # the book is still kept, for the imbalance when the engine has none.
-            m = self._book_only.get(market)
-            if m is not None:
-                m.keep_book(ev)
-                return None
-            rest = self._resting.get(market)
-            if rest is not None and rest.identified:
-                m = self._book_only[market] = self._levels.market(market)
-                m.keep_book(ev)
-                return None
-            withdrawals = self._levels.on_event(ev)
-            if not withdrawals:
-                return None
-            # a plain loop, not a comprehension: one here would make self and ev
-            # closure cells, a cost on every event
-            out: list[AnomalyFinding] = []
-            for w in withdrawals:
-                f = self._judge_anonymous(ev, w)
-                if f is not None:
-                    out.append(f)
-            return out or None
-        rest = self._resting.get(market)
-        if rest is None:
-            rest = self._resting[market] = _Resting()
-        rest.last_ts = ts
+            # MarketLevels.keep_book's delta case inlined (a call per delta
+            # costs more than the work): its additions are empty here, as
+            # _on_book's keep_book cleared them when the market was cached.
+            m.last_ts = ts
+            price, size = ev.price, ev.size
+            if price is not None and size is not None:
+                side = ev.side
+                levels = m.book.bids if side == BUY else m.book.asks if side == SELL else None
+                if levels is not None:
+                    new = 0.0 if size < 0.0 else size  # max(size, 0.0), NaN kept alike
+                    if new != levels.get(price, 0.0):
+                        if new > 0:
+                            levels[price] = new
+                        else:
+                            levels.pop(price, None)
+            return None
         if kind == "order.placed":
+            market = ev.market_id
+            rest = self._resting.get(market)
+            if rest is None:
+                rest = self._resting[market] = _Resting()
+            rest.last_ts = ts
             actor, oid, side, size = ev.actor_id, ev.order_id, ev.side, ev.size
             if actor is not None:
                 rest.identified = True
@@ -227,6 +230,11 @@ class SpoofingDetector(DetectorBase):
             self._new_bait(ev, actor, oid, side, size)
             return None
         if kind == "order.canceled":
+            market = ev.market_id
+            rest = self._resting.get(market)
+            if rest is None:
+                rest = self._resting[market] = _Resting()
+            rest.last_ts = ts
             oid = ev.order_id
             if oid is None:
                 return None
@@ -245,11 +253,44 @@ class SpoofingDetector(DetectorBase):
             if bait is None:
                 return None
             return self._on_canceled(ev, bait)
+        if kind == "book.snapshot" or kind == "trade.tape":
+            m = self._book_only.get(ev.market_id)
+            if m is None:
+                return self._on_book(ev)
+            m.keep_book(ev)
+            return None
+        market = ev.market_id
+        rest = self._resting.get(market)
+        if rest is None:
+            rest = self._resting[market] = _Resting()
+        rest.last_ts = ts
         if kind == "order.filled":
             self._on_filled(ev, ctx, rest)
         elif kind == "order.amended":
             self._on_amended(ev, rest)
         return None
+
+    def _on_book(self, ev: MarketEvent) -> list[AnomalyFinding] | None:
+        """A book event of a market not (yet) in ``_book_only``."""
+        market = ev.market_id
+        rest = self._resting.get(market)
+        if rest is not None and rest.identified:
+            # Its additions may date from before it was identified: the full
+            # keep_book clears them (on_event's inlined delta case relies on that).
+            m = self._book_only[market] = self._levels.market(market)
+            m.keep_book(ev)
+            return None
+        withdrawals = self._levels.on_event(ev)
+        if not withdrawals:
+            return None
+        # a plain loop, not a comprehension: one here would make self and ev
+        # closure cells, a cost on every event
+        out: list[AnomalyFinding] = []
+        for w in withdrawals:
+            f = self._judge_anonymous(ev, w)
+            if f is not None:
+                out.append(f)
+        return out or None
 
     def _new_bait(self, ev: MarketEvent, actor: str, oid: str, side: str, size: float) -> None:
         """Follow a placement large enough to be a bait (its price is known)."""
@@ -444,7 +485,7 @@ class SpoofingDetector(DetectorBase):
             _, key, bait = q.popleft()
             if self._baits.get(key) is bait:
                 del self._baits[key]
-        self._expire_at = q[0][0] if q else math.inf
+        self._expire_at = q[0][0] if q else _NO_EXPIRY
 
     def evict_idle(self, before_ts: int) -> None:
         for key in [k for k, f in self._flows.items() if f.last_ts < before_ts]:
