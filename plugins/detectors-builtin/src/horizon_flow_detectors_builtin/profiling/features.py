@@ -231,7 +231,8 @@ class ActorState:
                 self.markets[market_id] = inv
         return inv
 
-    def update(self, ev: MarketEvent, seq: int) -> None:
+    def update(self, ev: MarketEvent, seq: int) -> int:
+        """Count ``ev`` in. Returns the number of events counted before it."""
         ts = ev.ts
         n = self.event_count
         if n == 0:
@@ -299,6 +300,7 @@ class ActorState:
                 if self.nonce is None:
                     self.nonce = Welford()
                 self.nonce.add(nonce)
+        return n
 
     def _fill(self, ev: MarketEvent) -> None:
         size = abs(ev.size or 0.0)

@@ -148,13 +148,13 @@ class KirilenkoProfiler:
                 self.evicted += 1
         else:
             actors.move_to_end(key)
-        state.update(event, seq)
+        before = state.update(event, seq)
         if self._idle_ns:
             self._since_sweep += 1
             if self._since_sweep >= _SWEEP_EVERY:
                 self._since_sweep = 0
                 self.evict_idle(event.ts - self._idle_ns)
-        if (state.event_count - 1) % self._interval == 0:
+        if before % self._interval == 0:
             state.dirty = False
             return self._snapshot(state, seq)
         return None
@@ -207,16 +207,16 @@ class KirilenkoProfiler:
 
     def _snapshot(self, state: ActorState, seq: int) -> ActorProfile:
         if state.event_count < self._min_events:
-            # Too few events to classify: say so rather than guess.
-            return ActorProfile(venue=state.venue, actor_id=state.actor_id,
-                                event_count=state.event_count,
-                                features={"event_count": state.event_count},
-                                taxonomy=dict(_UNIFORM_PRIOR), last_updated_seq=seq,
-                                ts=state.last_ts)
+            # Too few events to classify: say so rather than guess. (Most
+            # profiles are these; the arguments are positional, in the field
+            # order venue, actor_id, event_count, features, taxonomy,
+            # last_updated_seq, ts: keywords cost a name match each.)
+            n = state.event_count
+            return ActorProfile(state.venue, state.actor_id, n, {"event_count": n},
+                                _UNIFORM_PRIOR.copy(), seq, state.last_ts)
         features = state.features(self._span_s)
         scores = rule_scores(features, self.config.taxonomy)
         probs = classify_scores(scores)
         features["taxonomy_rules"] = {k: round(v, 12) + 0.0 for k, v in scores.items()}
-        return ActorProfile(venue=state.venue, actor_id=state.actor_id,
-                            event_count=state.event_count, features=features, taxonomy=probs,
-                            last_updated_seq=seq, ts=state.last_ts)
+        return ActorProfile(state.venue, state.actor_id, state.event_count, features, probs, seq,
+                            state.last_ts)
