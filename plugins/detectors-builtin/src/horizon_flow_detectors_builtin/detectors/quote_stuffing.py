@@ -90,6 +90,25 @@ class QuoteStuffingConfig:
     near_miss_capacity: int = attrs.field(default=20, validator=non_negative)
 
 
+def _trim(r: _Rate, cutoff: int) -> None:
+    """Drop the key's messages and executions up to ``cutoff`` from their heads.
+
+    Every message event's cutoff (its ts - window) used to be applied at once.
+    Applied later, the largest of them pops the same entries as long as time
+    does not go back, since an entry appended in between is newer than every
+    cutoff put off, so none of them could have popped it. Where a message's time
+    goes back, the trims put off are done first (_catch_up). Executions are
+    appended by _fill, which first does the message trims put off, so none is
+    ever put off across an execution's arrival.
+    """
+    window = r.window
+    while window and window[0][0] <= cutoff:
+        window.popleft()
+    fills = r.fills
+    while fills and fills[0] <= cutoff:
+        fills.popleft()
+
+
 @attrs.define(slots=True)
 class _Rate:
     first_ts: int
@@ -108,7 +127,10 @@ class _Rate:
     in_burst: bool = False
     burst_start: int = 0
     best: tuple[Verdict, int, dict[str, Any]] | None = None  # closest miss of this episode
-    last_ts: int = 0
+    last_ts: int = 0  # of the last message
+    # (bucket, bucket_count) when the executions last had every trim done: it
+    # changes with every message, so a different one means trims are put off
+    fills_synced: tuple[int, int] = (0, 0)
 
 
 class QuoteStuffingDetector(DetectorBase):
@@ -164,7 +186,6 @@ class QuoteStuffingDetector(DetectorBase):
             r = self._actors.get(key)
             if r is None:
                 r = self._actors[key] = _Rate(ts)
-            min_messages = self._min_messages
             half = self._half_min_messages
         else:
             # book and quote updates, and order events that name no actor
@@ -174,22 +195,24 @@ class QuoteStuffingDetector(DetectorBase):
             r = self._markets.get(ev.market_id)
             if r is None:
                 r = self._markets[ev.market_id] = _Rate(ts)
-            min_messages = self._market_min_messages
             half = self._half_market_min_messages
+        # The window is trimmed to the last window_ns exactly only once it holds
+        # at least half of min_messages (its count can matter), and otherwise when
+        # the key rolls into a new bucket (memory): below half, the count is below
+        # half whatever the stale head. See _trim for why later trims pop the same.
+        if ts < r.last_ts:  # time went back: first the trims put off so far
+            self._catch_up(r)
         r.last_ts = ts
         if ts >= r.next_roll:  # ts // window_ns > r.bucket, or no bucket yet
             self._roll(r, ts)
+            _trim(r, ts - self.window_ns)
         r.bucket_count += 1
         window = r.window
         window.append((ts, code))
-        window_ns = self.window_ns
-        cutoff = ts - window_ns
-        while window and window[0][0] <= cutoff:
-            window.popleft()
-        executions = r.fills
-        while executions and executions[0] <= cutoff:
-            executions.popleft()
         n = len(window)
+        if n >= half:  # the count can matter: make it exact
+            _trim(r, ts - self.window_ns)
+            n = len(window)
         if r.in_burst:
             if n < half:
                 r.in_burst = False
@@ -201,21 +224,42 @@ class QuoteStuffingDetector(DetectorBase):
                                  detail=detail)
                 r.best = None
             return None
-        f = self._judge(r, ev, n, min_messages, actor)
+        f = self._judge(r, ev, n, self._min_messages if actor is not None
+                        else self._market_min_messages, actor)
         if f is None:
             return None
         if actor is not None:
             self._actor_fired[ev.market_id] = ts
             return [f]
         fired = self._actor_fired.get(ev.market_id)
-        if fired is not None and ts - fired <= window_ns:
+        if fired is not None and ts - fired <= self.window_ns:
             return None  # the actor-level finding already names who did it
         return [f]
+
+    def _catch_up(self, r: _Rate) -> None:
+        """The trims put off so far, before a message whose time goes back: since
+        the last catch-up messages came in time order, so the largest cutoff put
+        off is the last message's. The executions only if any message came since
+        their last trim (_fill appends after doing them)."""
+        cutoff = r.last_ts - self.window_ns
+        window = r.window
+        while window and window[0][0] <= cutoff:
+            window.popleft()
+        fills = r.fills
+        if fills and r.fills_synced != (r.bucket, r.bucket_count):
+            while fills and fills[0] <= cutoff:
+                fills.popleft()
 
     def _fill(self, r: _Rate, ts: int) -> None:
         fills = r.fills
         if fills is None:
             fills = r.fills = deque()
+        elif fills and r.fills_synced != (r.bucket, r.bucket_count):
+            # messages came since the last execution: do their trims put off
+            cutoff = r.last_ts - self.window_ns
+            while fills and fills[0] <= cutoff:
+                fills.popleft()
+        r.fills_synced = (r.bucket, r.bucket_count)
         fills.append(ts)
         cutoff = ts - self.window_ns
         while fills and fills[0] <= cutoff:
