@@ -60,6 +60,11 @@ _CODES = {**_ACTOR_MESSAGE_KINDS, **_MARKET_MESSAGE_KINDS,
           "order.filled": _FILL, "trade.tape": _TAPE}
 
 
+def _int_bound(h: float) -> float:
+    """The smallest int count that is >= ``h`` (``h`` itself when infinite)."""
+    return math.ceil(h) if math.isfinite(h) else h
+
+
 def _alpha(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
     if not 0.0 < value <= 1.0:
         raise ValueError(f"{attribute.name} must be in (0, 1], got {value!r}")
@@ -148,9 +153,11 @@ class QuoteStuffingDetector(DetectorBase):
         self._min_messages = cfg.min_messages
         self._market_min_messages = cfg.market_min_messages
         self._market_level = cfg.market_level
-        # a key is elevated (judged) from half of its min_messages on
-        self._half_min_messages = cfg.min_messages / 2
-        self._half_market_min_messages = cfg.market_min_messages / 2
+        # A key is elevated (judged) from half of its min_messages on. Window
+        # counts are ints: n < h exactly when n < ceil(h), and an int bound keeps
+        # the per-event comparisons int against int (the specialized path).
+        self._half_min_messages = _int_bound(cfg.min_messages / 2)
+        self._half_market_min_messages = _int_bound(cfg.market_min_messages / 2)
         kinds = {"order.placed", "order.canceled", "order.amended", "order.filled"}
         if cfg.market_level:
             kinds |= {"book.delta", "quote.update", "trade.tape"}
