@@ -24,6 +24,11 @@ NS_PER_S: Final = 1_000_000_000
 BUY: Final = "buy"
 SELL: Final = "sell"
 
+#: "Nothing due": a time later than any event's, for a detector's next-expiry
+#: mark. An int, so the per-event ``ts > due`` compares two ints (an int against
+#: ``math.inf`` takes CPython's slower mixed-type comparison).
+NEVER: Final = 1 << 256
+
 
 def ms_to_ns(ms: float) -> int:
     return int(round(ms * NS_PER_MS))

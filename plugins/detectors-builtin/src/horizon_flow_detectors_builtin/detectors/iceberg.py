@@ -37,6 +37,7 @@ from horizon_flow_core.events import MarketEvent
 from horizon_flow_core.findings import AnomalyFinding
 
 from ..book import LevelBook, LevelChange
+from ..calibration import margin
 from ..common import (
     BUY,
     SELL,
@@ -121,17 +122,6 @@ class _Level:
 #: tip, executed volume, refill ratio and, only where passive fills name enough
 #: of the volume, the top passive actor's share of the attributed volume.
 _Values = tuple[float, ...]
-
-
-def _closeness(value: float, required: float) -> float:
-    """``min(1.0, margin(value, required))`` of an at-least threshold that failed
-    (``not value >= required``), as :attr:`Threshold.closeness` gives it: with
-    ``required > 0`` the margin is ``value / required``; otherwise it is 1 or
-    MAX_MARGIN, both capped to 1."""
-    if required > 0:
-        q = value / required
-        return q if q < 1.0 else 1.0  # min(1.0, min(q, MAX_MARGIN)), NaN included
-    return 1.0
 
 
 class _OrderBook:
@@ -458,7 +448,7 @@ class IcebergDetector(DetectorBase):
         closeness = 2.0  # above any threshold's closeness: none failed yet
         for value, required in zip(values, self._required, strict=False):  # 5 or 6
             if not value >= required:
-                c = _closeness(value, required)
+                c = min(1.0, margin(value, required))  # as Threshold.closeness
                 if c < closeness:
                     closeness = c
         if closeness <= 1.0:  # not passed

@@ -37,6 +37,7 @@ from horizon_flow_core.findings import AnomalyFinding
 
 from ..common import (
     BUY,
+    NEVER,
     SELL,
     Threshold,
     Verdict,
@@ -181,10 +182,6 @@ class _Trader:
 
 
 _SIDES = (BUY, SELL)
-#: ``_expire_at`` when nothing is due: an int later than any ts, so that the
-#: per-event ``ts > self._expire_at`` compares two ints (an int against
-#: ``math.inf`` takes CPython's slower mixed-type path)
-_NO_EXPIRY = 1 << 256
 
 
 class LayeringDetector(DetectorBase):
@@ -208,9 +205,9 @@ class LayeringDetector(DetectorBase):
         self._traders: dict[tuple[str, str], _Trader] = {}
         # Episodes stay open two windows, so that late cancels show as near-misses.
         self._expiry: deque[tuple[int, _Episode]] = deque()
-        # When the head of _expiry is due (_NO_EXPIRY: empty), read by every
+        # When the head of _expiry is due (NEVER: empty), read by every
         # event: one attribute instead of peeking into the deque.
-        self._expire_at: int = _NO_EXPIRY
+        self._expire_at: int = NEVER
         self._identified: dict[str, int] = {}  # market -> last ts of an identified order
         self._levels = LevelIntentTracker(min_added=cfg.anonymous_min_layer_size,
                                           horizon_ns=self.placement_ns + self.cancel_ns,
@@ -469,7 +466,7 @@ class LayeringDetector(DetectorBase):
             tr.episode = None
             if not ep.fired:
                 self._report_miss(ep, tr)
-        self._expire_at = q[0][0] if q else _NO_EXPIRY
+        self._expire_at = q[0][0] if q else NEVER
 
     def _report_miss(self, ep: _Episode, tr: _Trader) -> None:
         if ep.best is not None:

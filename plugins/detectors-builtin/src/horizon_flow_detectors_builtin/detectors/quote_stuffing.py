@@ -252,8 +252,14 @@ class QuoteStuffingDetector(DetectorBase):
         window = r.window
         while window and window[0][0] <= cutoff:
             window.popleft()
+        self._sync_fills(r)
+
+    def _sync_fills(self, r: _Rate) -> None:
+        """The executions' trims put off by the messages since they were last synced
+        (nothing is put off when no message came since)."""
         fills = r.fills
         if fills and r.fills_synced != (r.bucket, r.bucket_count):
+            cutoff = r.last_ts - self.window_ns
             while fills and fills[0] <= cutoff:
                 fills.popleft()
 
@@ -261,11 +267,8 @@ class QuoteStuffingDetector(DetectorBase):
         fills = r.fills
         if fills is None:
             fills = r.fills = deque()
-        elif fills and r.fills_synced != (r.bucket, r.bucket_count):
-            # messages came since the last execution: do their trims put off
-            cutoff = r.last_ts - self.window_ns
-            while fills and fills[0] <= cutoff:
-                fills.popleft()
+        else:
+            self._sync_fills(r)  # before this execution joins them
         r.fills_synced = (r.bucket, r.bucket_count)
         fills.append(ts)
         cutoff = ts - self.window_ns

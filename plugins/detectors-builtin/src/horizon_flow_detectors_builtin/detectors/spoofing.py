@@ -31,6 +31,7 @@ from horizon_flow_core.findings import AnomalyFinding
 from ..book import ctx_levels, order_imbalance
 from ..common import (
     BUY,
+    NEVER,
     SELL,
     Threshold,
     at_least,
@@ -132,10 +133,6 @@ class _Resting:
 
 MAX_RESTING_PER_MARKET = 100_000
 _SIDES = (BUY, SELL)
-#: ``_expire_at`` when nothing is due: an int later than any ts, so that the
-#: per-event ``ts > self._expire_at`` compares two ints (an int against
-#: ``math.inf`` takes CPython's slower mixed-type path)
-_NO_EXPIRY = 1 << 256
 
 
 class SpoofingDetector(DetectorBase):
@@ -157,9 +154,9 @@ class SpoofingDetector(DetectorBase):
         self.kinds = frozenset(kinds)
         self._baits: dict[tuple[str, str], _Bait] = {}
         self._expiry: deque[tuple[int, tuple[str, str], _Bait]] = deque()
-        # When the head of _expiry is due (_NO_EXPIRY: empty), read by every
+        # When the head of _expiry is due (NEVER: empty), read by every
         # event: one attribute instead of peeking into the deque.
-        self._expire_at: int = _NO_EXPIRY
+        self._expire_at: int = NEVER
         self._flows: dict[tuple[str, str], _ActorFlow] = {}
         self._resting: dict[str, _Resting] = {}
         # Identified markets (their _Resting says so) -> the level tracker's state
@@ -175,41 +172,27 @@ class SpoofingDetector(DetectorBase):
 
     def on_event(self, ev: MarketEvent, ctx: Any) -> list[AnomalyFinding] | None:
         # The hot path: one function with locals for what most events touch
-        # (book deltas, placements and cancels of small orders), tested in
-        # that order of frequency; the rare work (a bait, a fill, a judgement,
-        # a book event outside identified markets) is in the methods it calls.
+        # (book deltas, placements and cancels of small orders); the rare work
+        # (a bait, a fill, a judgement, a book event outside identified markets)
+        # is in the methods it calls.
         ts = ev.ts
         if ts > self._expire_at:
             self._expire(ts)
         kind = ev.kind
-        if kind == "book.delta":
+        if kind == "book.delta" or kind == "book.snapshot" or kind == "trade.tape":
             m = self._book_only.get(ev.market_id)
             if m is None:
                 return self._on_book(ev)
             # Where orders carry actors the identified path covers the market;
             # the book is still kept, for the imbalance when the engine has none.
-            # MarketLevels.keep_book's delta case inlined (a call per delta
-            # costs more than the work): its additions are empty here, as
-            # _on_book's keep_book cleared them when the market was cached.
-            m.last_ts = ts
-            price, size = ev.price, ev.size
-            if price is not None and size is not None:
-                side = ev.side
-                levels = m.book.bids if side == BUY else m.book.asks if side == SELL else None
-                if levels is not None:
-                    new = 0.0 if size < 0.0 else size  # max(size, 0.0), NaN kept alike
-                    if new != levels.get(price, 0.0):
-                        if new > 0:
-                            levels[price] = new
-                        else:
-                            levels.pop(price, None)
+            m.keep_book(ev)
             return None
+        market = ev.market_id
+        rest = self._resting.get(market)
+        if rest is None:
+            rest = self._resting[market] = _Resting()
+        rest.last_ts = ts
         if kind == "order.placed":
-            market = ev.market_id
-            rest = self._resting.get(market)
-            if rest is None:
-                rest = self._resting[market] = _Resting()
-            rest.last_ts = ts
             actor, oid, side, size = ev.actor_id, ev.order_id, ev.side, ev.size
             if actor is not None:
                 rest.identified = True
@@ -230,11 +213,6 @@ class SpoofingDetector(DetectorBase):
             self._new_bait(ev, actor, oid, side, size)
             return None
         if kind == "order.canceled":
-            market = ev.market_id
-            rest = self._resting.get(market)
-            if rest is None:
-                rest = self._resting[market] = _Resting()
-            rest.last_ts = ts
             oid = ev.order_id
             if oid is None:
                 return None
@@ -253,17 +231,6 @@ class SpoofingDetector(DetectorBase):
             if bait is None:
                 return None
             return self._on_canceled(ev, bait)
-        if kind == "book.snapshot" or kind == "trade.tape":
-            m = self._book_only.get(ev.market_id)
-            if m is None:
-                return self._on_book(ev)
-            m.keep_book(ev)
-            return None
-        market = ev.market_id
-        rest = self._resting.get(market)
-        if rest is None:
-            rest = self._resting[market] = _Resting()
-        rest.last_ts = ts
         if kind == "order.filled":
             self._on_filled(ev, ctx, rest)
         elif kind == "order.amended":
@@ -275,8 +242,7 @@ class SpoofingDetector(DetectorBase):
         market = ev.market_id
         rest = self._resting.get(market)
         if rest is not None and rest.identified:
-            # Its additions may date from before it was identified: the full
-            # keep_book clears them (on_event's inlined delta case relies on that).
+            # (keep_book also drops additions followed before it was identified)
             m = self._book_only[market] = self._levels.market(market)
             m.keep_book(ev)
             return None
@@ -485,7 +451,7 @@ class SpoofingDetector(DetectorBase):
             _, key, bait = q.popleft()
             if self._baits.get(key) is bait:
                 del self._baits[key]
-        self._expire_at = q[0][0] if q else _NO_EXPIRY
+        self._expire_at = q[0][0] if q else NEVER
 
     def evict_idle(self, before_ts: int) -> None:
         for key in [k for k, f in self._flows.items() if f.last_ts < before_ts]:

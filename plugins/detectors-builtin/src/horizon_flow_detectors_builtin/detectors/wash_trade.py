@@ -42,7 +42,6 @@ counterparties of members with at most ``max_counterparties`` of them.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from typing import Any
 
@@ -53,6 +52,7 @@ from horizon_flow_core.findings import AnomalyFinding
 
 from ..common import (
     BUY,
+    NEVER,
     SELL,
     Threshold,
     at_least,
@@ -173,7 +173,7 @@ class WashTradeDetector(DetectorBase):
         # expires nothing, so the common event costs one comparison. Lowered
         # on every append and whenever the executions' head changes outside
         # the expiry, recomputed after each expiry.
-        self._due: float = math.inf
+        self._due: int = NEVER
         self._order_markets: dict[str, int] = {}  # markets with order events -> last ts
         self._pairs: dict[tuple[str, str, str], _Pair] = {}
         self._actors: dict[tuple[str, str], _Actor] = {}
@@ -547,7 +547,7 @@ class WashTradeDetector(DetectorBase):
         while self._execs and self._execs[0][0] < cutoff:
             self._drop_oldest()
         # every head is now past ``now``: the next event that can expire anything
-        due = math.inf
+        due = NEVER
         if q:
             due = q[0][0]
         if pq and pq[0][0] < due:
