@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import logging
 import os
 import sys
@@ -187,13 +188,12 @@ def run_scan(feed: str | Path, *, config: FlowConfig | None = None,
     gc_saved = _gc_for_replay()
     try:
         events = iter_feed(feed_path, venue, config, pm, rejects, on_bytes)
-        for ev in events:  # the first event: the run's start is audited at its time
+        first = next(events, None)
+        if first is not None:  # the run's start is audited at its first event's time
             if audit is not None:
-                audit.record(AuditCategory.RUN_STARTED, started_payload, ev.ts)
+                audit.record(AuditCategory.RUN_STARTED, started_payload, first.ts)
             started = True
-            engine.ingest(ev)
-            break
-        engine.ingest_many(events)  # the rest, under one hold of the engine lock
+            engine.ingest_many(itertools.chain((first,), events))
     except KeyboardInterrupt:
         status = "interrupted"
         log.warning("interrupted: flushing what was processed")

@@ -241,11 +241,10 @@ class FlowEngine:
     def ingest_many(self, events: Iterable[MarketEvent]) -> int:
         """Ingest every event of ``events``; returns how many.
 
-        The engine lock is taken once for the whole stream instead of an
-        acquire and a release per event: for a replay,
-        whose events come from one thread and which no housekeeping thread
-        sweeps. A live daemon calls :meth:`ingest` per event instead, so its
-        housekeeping can take the lock between events.
+        The engine lock is taken once for the whole stream instead of once per
+        event: for a replay, whose events come from one thread and which no
+        housekeeping thread sweeps. A live daemon calls :meth:`ingest` per
+        event instead, so its housekeeping can take the lock between events.
         """
         n = 0
         with self._lock:
