@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+from collections import deque
+
 import pytest
 from horizon_flow_detectors_builtin.detectors.quote_stuffing import (
     QuoteStuffingConfig,
@@ -141,3 +144,48 @@ def test_evict_idle_drops_state():
     assert det._actors
     det.evict_idle(s.now + 1)
     assert not det._actors
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_windows_are_exact_whenever_they_are_judged_even_out_of_order(seed):
+    """The window and the executions are trimmed lazily (exactly only once the
+    count can matter). Whenever the count is at least half of min_messages, both
+    must hold what trimming at every event would have left, in time order and
+    when timestamps go back."""
+    rng = random.Random(seed)
+    det = QuoteStuffingDetector(QuoteStuffingConfig(window_ms=50.0, min_messages=8,
+                                                    min_history_ms=0.0, market_level=False))
+    window_ns = det.window_ns
+    ref_window: deque[int] = deque()  # trimmed at every event, the obvious way
+    ref_fills: deque[int] = deque()
+    ts = 1_000_000_000
+    checked = 0
+    keyed = False  # the detector follows the actor from its first message on
+    for i in range(3000):
+        ts += rng.choice((0, 1, 2, 5, 20, 40, 80)) * 1_000_000
+        if rng.random() < 0.25:
+            ts -= rng.randint(1, 120) * 1_000_000  # time goes back
+        if rng.random() < 0.3:
+            ev = make_event("test", "M", "order.filled", ts, actor_id="a", side="buy",
+                            price=0.4, size=1.0)
+            if keyed:
+                ref_fills.append(ts)
+                while ref_fills and ref_fills[0] <= ts - window_ns:
+                    ref_fills.popleft()
+            det.on_event(ev, None)
+            continue
+        det.on_event(make_event("test", "M", "order.placed", ts, actor_id="a",
+                                order_id=f"o{i}", side="buy", price=0.4, size=1.0), None)
+        keyed = True
+        ref_window.append(ts)
+        cutoff = ts - window_ns
+        while ref_window and ref_window[0] <= cutoff:
+            ref_window.popleft()
+        while ref_fills and ref_fills[0] <= cutoff:
+            ref_fills.popleft()
+        r = det._actors[("a", "M")]
+        if len(r.window) >= det._half_min_messages:
+            assert [t for t, _ in r.window] == list(ref_window), i
+            assert list(r.fills or ()) == list(ref_fills), i
+            checked += 1
+    assert checked > 100  # the stream does reach the judged counts
