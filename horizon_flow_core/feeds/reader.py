@@ -12,6 +12,11 @@ from ..events import MarketEvent, event_from_dict
 from ..jsonio import JSONDecodeError, loads
 from .rejects import RejectLog
 
+#: Read buffer of a plain feed file: a replay reads the whole file front to
+#: back, and io's default 8 KiB meant one read() system call per ~40 lines
+#: (48,000 of them for a 1M-event feed; 200 with 1 MiB).
+READ_BUFFER_BYTES = 1 << 20
+
 
 def open_feed_text(path: str | Path) -> IO[bytes]:
     """Open a feed file for binary line reading; ``.gz`` files are decompressed."""
@@ -21,7 +26,7 @@ def open_feed_text(path: str | Path) -> IO[bytes]:
             magic = probe.read(2)
         if magic == b"\x1f\x8b":
             return cast(IO[bytes], gzip.open(p, "rb"))
-        return p.open("rb")
+        return p.open("rb", buffering=READ_BUFFER_BYTES)
     except FileNotFoundError:
         raise FeedError("feed log not found", source=str(p)) from None
     except IsADirectoryError:
