@@ -123,6 +123,89 @@ def test_an_older_profile_never_overwrites_a_newer_one(tmp_path: Path, profile) 
                                                                     60)
 
 
+def profile_count(path: Path) -> int:
+    """Profile rows visible to another connection, i.e. committed."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return int(conn.execute("SELECT count(*) FROM actor_profiles").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_a_recorded_feed_run_holds_profiles_until_the_replay_batch(tmp_path: Path, profile,
+                                                                   finding) -> None:
+    db = tmp_path / "flow.db"
+    clock = FakeClock()
+    opts = SQLiteOptions(batch_size=3, flush_interval_s=1.0, flush_timer=False,
+                         replay_profile_batch=5)
+    store = SQLiteFlowStore(db, options=opts, clock=clock)
+    store.begin_run(run_info("scan-1"))
+    for i in range(4):  # past batch_size, and past the clock: still buffered
+        store.upsert_profile(profile(f"a{i}", 1))
+        clock.now += 10.0
+    assert profile_count(db) == 0 and store.pending == 4
+    store.upsert_profile(profile("a0", 2))  # an actor already buffered: replaced, not added
+    assert profile_count(db) == 0 and store.pending == 4
+    store.upsert_profile(profile("a4", 1))  # the fifth distinct actor: the batch is written
+    assert profile_count(db) == 5 and store.pending == 0
+    assert store.profiles("a0")[0].event_count == 2
+    store.upsert_profile(profile("b", 1))
+    store.write_finding(finding(1))  # a findings flush writes the profiles held with it
+    for i in range(2, 4):
+        store.write_finding(finding(i))
+    assert committed(db) == 3 and profile_count(db) == 6
+    store.upsert_profile(profile("c", 1))
+    store.finish_run("scan-1", RunCounts(findings=3, profiles=8))
+    assert profile_count(db) == 7
+    # after the run, profiles are back on the batch_size and clock cadence
+    store.upsert_profile(profile("d", 1))
+    clock.now += 1.0
+    store.upsert_profile(profile("e", 1))
+    assert profile_count(db) == 9
+    store.close()
+
+
+@pytest.mark.parametrize("mode, replay_batch", [("run", 100), ("scan", 0)])
+def test_live_runs_and_replay_batch_zero_keep_the_clock(tmp_path: Path, profile, mode: str,
+                                                        replay_batch: int) -> None:
+    db = tmp_path / "flow.db"
+    clock = FakeClock()
+    opts = SQLiteOptions(batch_size=3, flush_interval_s=1.0, flush_timer=False,
+                         replay_profile_batch=replay_batch)
+    store = SQLiteFlowStore(db, options=opts, clock=clock)
+    store.begin_run(attrs.evolve(run_info("r"), mode=mode))
+    store.upsert_profile(profile("a", 1))
+    clock.now += 1.0  # the daemon's profiles are visible within flush_interval_s
+    store.upsert_profile(profile("b", 1))
+    assert profile_count(db) == 2
+    for actor in ("c", "d"):
+        store.upsert_profile(profile(actor, 1))
+    store.upsert_profile(profile("e", 1))  # batch_size distinct actors
+    assert profile_count(db) == 5
+    store.close()
+
+
+def test_a_large_batch_leaves_the_table_as_flushing_each_profile_would(tmp_path: Path,
+                                                                      profile, rows) -> None:
+    """Within the batch an older snapshot never replaces a newer one (the upsert's rule)."""
+    writes = [profile("a", 50, ts=5_000), profile("a", 10, ts=1_000),
+              profile("b", 3, ts=2_000), profile("b", 4, ts=2_000), profile("c", 7, ts=9)]
+    tables = []
+    for name, per_write in (("one-by-one", True), ("batched", False)):
+        db = tmp_path / f"{name}.db"
+        with SQLiteFlowStore(db, options=SQLiteOptions(batch_size=1000, flush_timer=False,
+                                                       flush_interval_s=3600)) as store:
+            store.begin_run(run_info("scan"))
+            for p in writes:
+                store.upsert_profile(p)
+                if per_write:
+                    store.flush()
+            store.finish_run("scan", RunCounts(profiles=len(writes)))
+        tables.append(rows(db, "actor_profiles", "venue, actor_id"))
+    assert tables[0] == tables[1]
+    assert [(r[1], r[2]) for r in tables[1]] == [("a", 50), ("b", 4), ("c", 7)]
+
+
 def test_duplicates_are_stored_once_and_counted_once(tmp_path: Path, finding, rows) -> None:
     db = tmp_path / "flow.db"
     with SQLiteFlowStore(db) as store:

@@ -4,6 +4,9 @@ Writes are buffered. ``write_finding`` and ``upsert_profile`` append to an
 in-memory batch; the batch is written in ONE transaction when it reaches
 ``batch_size``, when its oldest entry is ``flush_interval_s`` old (checked on
 every write and by a background timer), and on :meth:`flush`/:meth:`close`.
+During a run over a recorded feed, profiles wait for ``replay_profile_batch``
+distinct actors (or a flush of findings, or the run's end) instead of the
+clock: see :class:`~horizon_flow_store_sqlite.options.SQLiteOptions`.
 A transaction either commits entirely or not at all, so a crash (even
 SIGKILL) loses at most the batch still in memory, never a committed one, and
 leaves a consistent file. The audit log is the authority and holds every
@@ -142,6 +145,11 @@ class SQLiteFlowStore:
         self._findings: list[tuple[Any, ...]] = []
         self._profiles: dict[tuple[str, str], tuple[Any, ...]] = {}
         self._oldest_pending: float | None = None
+        # Buffered profiles that trigger a flush: batch_size, or the larger
+        # replay_profile_batch during a run over a recorded feed (_bulk), when
+        # profiles alone also do not start the flush clock.
+        self._profile_batch = self.options.batch_size
+        self._bulk = False
         self._run_id: str | None = None
         self._closed = False
         self._timer: threading.Thread | None = None
@@ -223,12 +231,22 @@ class SQLiteFlowStore:
             self.write_finding(f)
 
     def upsert_profile(self, profile: ActorProfile) -> None:
-        """Buffer a profile snapshot; within a batch the latest per (venue, actor) wins."""
+        """Buffer a profile snapshot; per (venue, actor) the batch keeps what the table
+        would: the newest by ``ts``, the later write on a tie."""
         row = profile_row(profile)
+        key = (profile.venue, profile.actor_id)
         with self._lock:
             self._check_writable()
-            self._profiles[(profile.venue, profile.actor_id)] = row
-            self._after_write()
+            profiles = self._profiles
+            held = profiles.get(key)
+            # the upsert's WHERE clause, applied in the batch too: one large batch
+            # leaves the table as the same profiles flushed one at a time would
+            if held is None or row[-1] >= held[-1]:
+                profiles[key] = row
+            if not self._bulk:
+                self._after_write()
+            elif len(profiles) >= self._profile_batch:
+                self._flush_locked()
 
     def _after_write(self) -> None:
         now = self._clock()
@@ -236,7 +254,7 @@ class SQLiteFlowStore:
             self._oldest_pending = now
             self._start_timer()
         opts = self.options
-        if (len(self._findings) >= opts.batch_size or len(self._profiles) >= opts.batch_size
+        if (len(self._findings) >= opts.batch_size or len(self._profiles) >= self._profile_batch
                 or now - self._oldest_pending >= opts.flush_interval_s):
             self._flush_locked()
 
@@ -344,6 +362,9 @@ class SQLiteFlowStore:
                 (run.run_id, run.mode, run.config_hash, run.feed, run.feed_sha256, plugins,
                  run.started_wall_ns), f"recording run {run.run_id}")
             self._run_id = run.run_id
+            bulk = self.options.replay_profile_batch
+            self._bulk = run.mode != "run" and bulk > 0
+            self._profile_batch = bulk if self._bulk else self.options.batch_size
 
     def finish_run(self, run_id: str, counts: RunCounts) -> None:
         """Flush, then record the run's counts and status."""
@@ -360,6 +381,8 @@ class SQLiteFlowStore:
                 raise StoreError(f"{self.label}: no run {run_id!r} was begun in this store")
             if self._run_id == run_id:
                 self._run_id = None
+                self._bulk = False
+                self._profile_batch = self.options.batch_size
 
     @property
     def current_run(self) -> str | None:

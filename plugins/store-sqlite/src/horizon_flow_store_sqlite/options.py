@@ -58,6 +58,17 @@ class SQLiteOptions:
     ``cache_mb``: SQLite's page cache per connection. The id, time, actor and
     market indexes take random inserts; once they outgrow the cache every
     flush re-reads pages from the OS (SQLite's default is 2 MB).
+    ``replay_profile_batch``: during a run over a recorded feed (a run begun
+    with any mode but the daemon's ``run``: scan, replay, demo, rebuild),
+    actor profiles are written when this many distinct actors are buffered,
+    with a flush of findings, or when the run finishes, instead of on the
+    ``flush_interval_s`` clock. Profiles are derived data (rebuilt from the
+    audit log if a crash loses them) and each actor's newer snapshot replaces
+    the buffered one, so this writes each profile row about once per batch
+    where the clock rewrote the same table pages every second: a 1M-event,
+    14,000-actor scan made 135,585 page writes at the clock's cadence and
+    76,560 this way. Memory: about 1.5 KB per buffered actor. 0 turns it off
+    (profiles follow ``batch_size`` and ``flush_interval_s`` in every mode).
     """
 
     batch_size: int = attrs.field(default=500, validator=_positive_int)
@@ -67,6 +78,7 @@ class SQLiteOptions:
     busy_timeout_ms: int = attrs.field(default=5000, validator=_non_negative_int)
     max_page_count: int = attrs.field(default=0, validator=_non_negative_int)
     cache_mb: int = attrs.field(default=64, validator=_positive_int)
+    replay_profile_batch: int = attrs.field(default=10_000, validator=_non_negative_int)
 
 
 _BOOL_WORDS = {"1": True, "true": True, "yes": True, "on": True,
