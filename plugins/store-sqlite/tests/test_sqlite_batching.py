@@ -23,11 +23,11 @@ class FakeClock:
         return self.now
 
 
-def committed(path: Path) -> int:
-    """Findings visible to another connection, i.e. committed."""
+def committed(path: Path, table: str = "findings") -> int:
+    """Rows of ``table`` visible to another connection, i.e. committed."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        return int(conn.execute("SELECT count(*) FROM findings").fetchone()[0])
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
     finally:
         conn.close()
 
@@ -124,12 +124,7 @@ def test_an_older_profile_never_overwrites_a_newer_one(tmp_path: Path, profile) 
 
 
 def profile_count(path: Path) -> int:
-    """Profile rows visible to another connection, i.e. committed."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return int(conn.execute("SELECT count(*) FROM actor_profiles").fetchone()[0])
-    finally:
-        conn.close()
+    return committed(path, "actor_profiles")
 
 
 def test_a_recorded_feed_run_holds_profiles_until_the_replay_batch(tmp_path: Path, profile,
