@@ -22,6 +22,23 @@ Level = tuple[float, float]
 LevelChange = tuple[str, float, float, float]
 
 
+def set_level(levels: dict[float, float], price: float, size: float, old: float) -> float:
+    """Set one level of one side to a venue's total ``size``; returns the size now shown.
+
+    ``old`` is ``levels.get(price, 0.0)``, read by the caller, which needs it
+    anyway. A negative size shows as 0 and a level at 0 is removed. The one
+    implementation of a book delta, for :meth:`LevelBook.delta` and for the
+    hot paths that look the level up themselves (no change tuple per delta).
+    """
+    new = 0.0 if size < 0.0 else size  # max(size, 0.0), NaN kept alike
+    if new != old:
+        if new > 0.0:
+            levels[price] = new
+        else:
+            levels.pop(price, None)
+    return new
+
+
 class LevelBook:
     """Bids and asks of one market as ``{price: size}``; sizes are level totals."""
 
@@ -50,13 +67,9 @@ class LevelBook:
         else:
             return None
         old = book.get(price, 0.0)
-        new = max(size, 0.0)
+        new = set_level(book, price, size, old)
         if new == old:
             return None
-        if new > 0:
-            book[price] = new
-        else:
-            book.pop(price, None)
         return (side, price, old, new)
 
     def apply(self, ev: MarketEvent) -> list[LevelChange]:

@@ -23,7 +23,7 @@ import attrs
 
 from horizon_flow_core.events import MarketEvent
 
-from .book import LevelBook, LevelChange, imbalance
+from .book import LevelBook, LevelChange, imbalance, set_level
 from .common import BUY, SELL
 
 #: what most events return: nothing withdrawn
@@ -84,19 +84,14 @@ class MarketLevels:
         self.last_ts = ev.ts
         kind = ev.kind
         if kind == "book.delta":
-            # LevelBook.delta inlined (the hot path of identified markets)
+            # the hot path of identified markets: no change tuple (LevelBook.delta)
             price, size = ev.price, ev.size
             if price is not None and size is not None:
                 side = ev.side
                 book = self.book
                 levels = book.bids if side == BUY else book.asks if side == SELL else None
                 if levels is not None:
-                    new = 0.0 if size < 0.0 else size  # max(size, 0.0), NaN kept alike
-                    if new != levels.get(price, 0.0):
-                        if new > 0:
-                            levels[price] = new
-                        else:
-                            levels.pop(price, None)
+                    set_level(levels, price, size, levels.get(price, 0.0))
         elif kind != "trade.tape":
             self.book.apply(ev)
         if self.additions:
@@ -131,8 +126,8 @@ class LevelIntentTracker:
             self._expire(m, ts)
         kind = ev.kind
         if kind == "book.delta":
-            # The hot path (about half of a feed), LevelBook.delta inlined: most
-            # deltas change a level that nobody follows and allocate nothing here.
+            # The hot path (about half of a feed), without LevelBook.delta's change
+            # tuple: most deltas change a level that nobody follows.
             price, size = ev.price, ev.size
             if price is None or size is None:
                 return _NONE
@@ -144,13 +139,9 @@ class LevelIntentTracker:
             else:
                 return _NONE
             old = levels.get(price, 0.0)
-            new = 0.0 if size < 0.0 else size  # max(size, 0.0), NaN kept alike
+            new = set_level(levels, price, size, old)
             if new == old:
                 return _NONE
-            if new > 0:
-                levels[price] = new
-            else:
-                levels.pop(price, None)
             additions = m.additions
             if new > old:
                 if additions:

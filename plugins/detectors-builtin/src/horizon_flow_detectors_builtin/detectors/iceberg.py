@@ -36,7 +36,7 @@ import attrs
 from horizon_flow_core.events import MarketEvent
 from horizon_flow_core.findings import AnomalyFinding
 
-from ..book import LevelBook, LevelChange
+from ..book import LevelBook, LevelChange, set_level
 from ..calibration import margin
 from ..common import (
     BUY,
@@ -239,9 +239,10 @@ class IcebergDetector(DetectorBase):
         mk.last_ts = ts
         kind = ev.kind
         if kind == "book.delta":
-            # The hot path (about half of a feed's events): LevelBook.delta and
-            # the start of _displayed inlined, so a delta at a level with no
-            # episode (most of them) costs no call and allocates nothing.
+            # The hot path (about half of a feed's events): the level is updated
+            # here rather than by LevelBook.delta (no change tuple), and a delta
+            # at a level with no episode that does not grow (most of them) ends
+            # without calling _displayed_at.
             if not mk.has_book:
                 self._book_feed(mk)
             price, size = ev.price, ev.size
@@ -257,37 +258,13 @@ class IcebergDetector(DetectorBase):
             else:
                 return None
             old = levels.get(price, 0.0)
-            new = 0.0 if size < 0.0 else size  # max(size, 0.0)
+            new = set_level(levels, price, size, old)
             if new == old:
                 return None
-            if new > 0.0:  # float against float: the specialized comparison
-                levels[price] = new
-            else:
-                levels.pop(price, None)
             lv = episodes.get(price)
-            if lv is None:
-                if new <= old:
-                    return None  # a level shrinking with no episode: nothing to follow
-                lv = self._level(ev, mk, side, price)
-            elif ts - lv.last_ts > self.timeout_ns:
-                lv = self._level(ev, mk, side, price)
-            # from here as _displayed_at (kept in step with it)
-            lv.last_ts = ts
-            lv.displayed = new
-            tip = lv.tip
-            tol = self._tol
-            if new < old:
-                if new <= tol * tip < old:
-                    lv.emptied += 1
-            elif (lv.since_refill > 0.0 and old <= tol * tip
-                  and (1.0 - tol) * tip <= new <= (1.0 + tol) * tip
-                  and ts - lv.last_exec_ts <= self.refill_ns):  # new > old here
-                lv.refills += 1
-                lv.since_refill = 0.0
-                if len(lv.refill_sizes) < 50:
-                    lv.refill_sizes.append(r6(new - old))
-            if new > tip and lv.executions == 0:
-                lv.tip = new
+            if lv is None and new <= old:
+                return None  # a level shrinking with no episode: nothing to follow
+            self._displayed_at(ev, mk, lv, side, price, old, new)
             return None
         if mk.has_book and (kind == "order.placed" or kind == "order.canceled"
                             or kind == "order.amended"):
@@ -403,7 +380,7 @@ class IcebergDetector(DetectorBase):
             lv = self._level(ev, mk, side, price)
         lv.last_ts = ev.ts
         lv.displayed = new
-        tol = self.cfg.refill_tolerance
+        tol = self._tol
         if new < old:
             if new <= tol * lv.tip < old:
                 lv.emptied += 1
