@@ -29,12 +29,9 @@ OVERFLOW_MARKET: Final = "__other__"
 TOP_MARKETS: Final = 10
 
 
-def _finite(x: float) -> float:
-    return x if math.isfinite(x) else 0.0
-
-
 def _fin(x: float) -> float:
-    """A float feature as stored: ``_finite(x) + 0.0`` (no inf or nan, no -0.0)."""
+    """A float feature as stored: inf and nan as 0.0, -0.0 as 0.0 (``x - x`` is 0.0
+    exactly when ``x`` is finite)."""
     return x + 0.0 if x - x == 0.0 else 0.0
 
 
@@ -164,8 +161,8 @@ class ActorState:
         self.first_ts = 0
         self.last_ts = 0
         self.last_seq = 0
-        # Welford's running stats of the gaps between events, kept in this
-        # object's own slots (see ``inter_arrival``): one object less to touch
+        # Welford's running stats of the gaps between events (Welford's
+        # fields), kept in this object's own slots: one object less to touch
         # per event.
         self.ia_n = 0
         self.ia_mean = 0.0
@@ -200,14 +197,6 @@ class ActorState:
         self.hour_to = 0  # empty: the first event computes its hour
         self.hour_slot = 0
         self.hour_base = 0
-
-    @property
-    def inter_arrival(self) -> Welford:
-        """The gaps between events (seconds) as a :class:`Welford` (a copy)."""
-        w = Welford()
-        w.n, w.mean, w.m2, w.lo, w.hi = (self.ia_n, self.ia_mean, self.ia_m2, self.ia_lo,
-                                         self.ia_hi)
-        return w
 
     def hour_histogram(self) -> list[int]:
         """Events per UTC hour of day (a new list), the current hour's included."""
@@ -352,13 +341,7 @@ class ActorState:
             net = m.net
             nets.append(net)
             abs_nets.append(abs(net))
-            # MarketInventory.rms_from_end, inlined
-            n = m.n
-            if n == 0:
-                rmss.append(0.0)
-            else:
-                msd = (m.s2 - 2.0 * net * m.s1 + n * net * net) / n
-                rmss.append(math.sqrt(msd) if msd > 0.0 else 0.0)
+            rmss.append(m.rms_from_end())
             max_abss.append(m.max_abs)
             crossings += m.crossings
             if m.volume > 0:
