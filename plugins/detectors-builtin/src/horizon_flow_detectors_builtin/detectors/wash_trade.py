@@ -241,8 +241,7 @@ class WashTradeDetector(DetectorBase):
         self._seen[key] = record
         due = ev.ts + self.dedupe_ns
         self._seen_q.append((due, key))
-        if due < self._due:
-            self._due = due
+        self._due_by(due)
         if buyer == seller:
             return self._self_trade(ev, buyer, size, price)
         return self._execution(ev, record)
@@ -271,8 +270,7 @@ class WashTradeDetector(DetectorBase):
             self._halves[hkey] = (ev.side or "", actor)
             due = ev.ts + self.dedupe_ns
             self._halves_q.append((due, hkey))
-            if due < self._due:
-                self._due = due
+            self._due_by(due)
             return None
         del self._halves[hkey]
         return (actor, other[1]) if ev.side == BUY else (other[1], actor)
@@ -493,8 +491,7 @@ class WashTradeDetector(DetectorBase):
         ts, m, buyer, seller, size = record[0], record[1], record[2], record[3], record[4]
         if sign > 0:
             self._execs.append(record)
-            if ts + self.window_ns < self._due:
-                self._due = ts + self.window_ns
+            self._due_by(ts + self.window_ns)
         lo, hi = (buyer, seller) if buyer < seller else (seller, buyer)
         pkey = (m, lo, hi)
         p = self._pairs.get(pkey)
@@ -527,9 +524,14 @@ class WashTradeDetector(DetectorBase):
 
     def _drop_oldest(self) -> None:
         self._add(self._execs.popleft(), -1)
-        execs = self._execs
-        if execs and execs[0][0] + self.window_ns < self._due:  # a new head
-            self._due = execs[0][0] + self.window_ns
+        if self._execs:  # a new head
+            self._due_by(self._execs[0][0] + self.window_ns)
+
+    def _due_by(self, due: int) -> None:
+        """Something in an expiry queue falls due at ``due``: lower ``_due`` to it.
+        (The placement path in on_event does the same inline.)"""
+        if due < self._due:
+            self._due = due
 
     def _expire(self, now: int) -> None:
         q = self._seen_q
