@@ -15,15 +15,14 @@ import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import closing
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from horizon_flow_core.synthetic import generate_stream, write_feed
 
 from .conftest import run_flow as flow
+from .conftest import sqlite_rows as query
 
 pytest.importorskip("horizon_flow_store_sqlite", reason="the SQLite store plugin is not installed")
 pytest.importorskip("horizon_flow_detectors_builtin",
@@ -31,13 +30,6 @@ pytest.importorskip("horizon_flow_detectors_builtin",
 
 #: Events in the feed: a full scan takes several seconds here, so the kill lands mid-run.
 EVENTS = 100_000
-
-
-
-
-def query(path: Path, sql: str) -> list[tuple[Any, ...]]:
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-        return conn.execute(sql).fetchall()
 
 
 def committed_findings(path: Path) -> int:
@@ -102,6 +94,18 @@ def test_sigkill_mid_scan_leaves_verifiable_stores_and_a_rerun_completes(
     code, out, _ = flow(capsys, "audit", "verify", "--db", str(audit), "--json")
     assert code == 0, out
     assert json.loads(out)["records"] == len(categories)
+
+    # profiles the killed scan still held in memory (a replay holds them for its
+    # replay batch) are not lost: the authority has them all, and rebuilds them
+    audited_actors = set(query(audit, "SELECT json_extract(payload, '$.profile.venue'), "
+                                      "json_extract(payload, '$.profile.actor_id') FROM audit "
+                                      "WHERE category = 'actor.profiled'"))
+    assert audited_actors
+    assert set(query(db, "SELECT venue, actor_id FROM actor_profiles")) <= audited_actors
+    rebuilt = tmp_path / "rebuilt.db"
+    code, out, err = flow(capsys, "rebuild", "--audit-db", str(audit), "--db", str(rebuilt))
+    assert code == 0, err + out
+    assert set(query(rebuilt, "SELECT venue, actor_id FROM actor_profiles")) == audited_actors
 
     # the same scan again, into the same files, to the end
     code, out, err = flow(capsys, "scan", "--feed-log", str(feed), "--db", str(db),

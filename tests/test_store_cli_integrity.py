@@ -22,6 +22,7 @@ from horizon_flow_core.audit.chain import record_hash
 from horizon_flow_core.cli.app import main
 
 from .conftest import run_flow as flow
+from .conftest import sqlite_rows as rows
 from .conftest import write_two_venue_feed
 
 pytest.importorskip("horizon_flow_store_sqlite", reason="the SQLite store plugin is not installed")
@@ -32,23 +33,12 @@ pytest.importorskip("horizon_flow_detectors_builtin",
 # --------------------------------------------------------------------------- helpers
 
 
-
-
-
-
-
-
 def sqlite_copy(src: Path, dest: Path) -> Path:
     """A consistent copy of a store file (SQLite's backup API, WAL contents included)."""
     with closing(sqlite3.connect(f"file:{src}?mode=ro", uri=True)) as s, \
             closing(sqlite3.connect(dest)) as d:
         s.backup(d)
     return dest
-
-
-def rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-        return conn.execute(sql, params).fetchall()
 
 
 @contextmanager

@@ -30,6 +30,7 @@ from horizon_flow_core.findings import SEVERITY_RANK
 from horizon_flow_core.profiles import TAXONOMY_CLASSES
 
 from .conftest import run_flow as flow
+from .conftest import sqlite_rows as rows
 from .conftest import write_two_venue_feed
 
 pytest.importorskip("horizon_flow_store_sqlite", reason="the SQLite store plugin is not installed")
@@ -47,17 +48,6 @@ LOOSE = ("[detectors.iceberg]\nmin_executions = 2\nmin_refills = 1\n"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-
-
-
-
-
-
-def rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-        return conn.execute(sql).fetchall()
 
 
 def iso(ns: int) -> str:
@@ -80,7 +70,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     write_two_venue_feed(feed)
     db, audit = root / "flow.db", root / "audit.db"
     assert main(["scan", "--feed-log", str(feed), "--db", str(db), "--audit-db", str(audit),
-                      "--json", "--no-progress"]) == 0
+                 "--json", "--no-progress"]) == 0
     (n,) = rows(db, "SELECT count(*) FROM findings")[0]
     assert n >= 5, "the synthetic feed should give findings of several categories"
     return Store(feed=feed, db=db, audit=audit)
