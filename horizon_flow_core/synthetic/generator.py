@@ -183,6 +183,12 @@ class SyntheticStream(Iterator[MarketEvent]):
         self.count += 1
         return next(self._events)
 
+    def role(self, actor: str) -> str | None:
+        """The role of a live actor: an abuse category for a planted episode's actors
+        (also one still playing when the stream stops, or one its script gave up),
+        else ``market_maker``, ``small``, ``directional`` and the like."""
+        return self._world.roles.get(actor)
+
     def state_sizes(self) -> dict[str, int]:
         """Sizes of the simulation's state: resting orders, positions, live actors, tasks."""
         return {

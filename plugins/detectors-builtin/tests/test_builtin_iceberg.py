@@ -145,3 +145,114 @@ def test_config_validation():
         IcebergConfig(refill_tolerance=1.5)
     with pytest.raises(ValueError, match="min_exec_to_display_ratio"):
         IcebergConfig(min_exec_to_display_ratio=0.5)
+
+
+# --------------------------------------------------------------------- order by order
+
+
+def busy_level_iceberg(*, sizes: tuple[float, ...] = (100.0,) * 5, delay_ms: float = 150.0,
+                       others: float = 500.0) -> Script:
+    """A book venue whose order events name actors: ``others`` rest at 0.52 all along
+    (the level never empties, and its largest size is theirs), while the whale's
+    tranches of ``sizes`` at 0.52 are each taken and re-posted ``delay_ms`` later."""
+    s = Script()
+    s.at(0).snapshot([(0.50, 300.0)], [(0.52, others), (0.53, 400.0)])
+    shown = others
+    t = 1000.0
+    for i, size in enumerate(sizes):
+        s.at(t).place("whale", f"tip{i}", "sell", 0.52, size)
+        shown += size
+        s.delta("sell", 0.52, shown)
+        s.at(t + 400).execute(taker=f"buyer{i}", maker="whale", maker_oid=f"tip{i}",
+                              side="buy", price=0.52, size=size)
+        shown -= size
+        s.delta("sell", 0.52, shown)
+        t += 400 + delay_ms
+    return s
+
+
+def test_tranches_behind_others_at_the_level_fire_order_by_order():
+    # The level path alone cannot see this one: the level never empties and its
+    # tip is the others' 600. One actor's fixed-size tranches, each posted as the
+    # last is filled, are the iceberg (Zotikov and Antonov's order-level signature).
+    (f,) = drive(IcebergDetector(), busy_level_iceberg().events)
+    ev = f.evidence
+    assert f.actor_id == "whale" and ev["anonymous"] is False
+    assert ev["displayed_from"] == "orders" and ev["executions_from"] == "fills"
+    assert ev["displayed_tip"] == 100.0 and ev["tranche_size"] == 100.0
+    assert ev["executions"] == 3 and ev["executed_volume"] == 300.0
+    assert ev["refills"] == 2 and ev["tranches"] == 3 and ev["refill_sizes"] == [100.0, 100.0]
+    assert ev["exec_to_display_ratio"] == 3.0
+    assert "order by order" in f.message
+
+
+def test_market_maker_requoting_other_sizes_is_not_a_tranche_chain():
+    varied = busy_level_iceberg(sizes=(100.0, 104.0, 97.0, 103.0, 99.0)).events
+    assert drive(IcebergDetector(), varied) == []
+    # the tolerance is the knob: at 5% the same requotes are one chain
+    loose = IcebergDetector(IcebergConfig(tranche_size_tolerance=0.05))
+    assert len(drive(loose, varied)) == 1
+
+
+def test_tranche_posted_too_late_ends_the_chain():
+    det = IcebergDetector()
+    late = busy_level_iceberg(delay_ms=800.0).events
+    assert drive(det, late) == []
+    two_then_late = busy_level_iceberg(sizes=(100.0, 100.0), delay_ms=150.0)
+    two_then_late.at(5000).place("whale", "tip9", "sell", 0.52, 100.0)  # seconds later
+    det = IcebergDetector()
+    assert drive(det, two_then_late.events) == []
+    (miss,) = [m for m in det.near_misses() if m["detail"].get("from") == "orders"]
+    assert miss["actor_id"] == "whale" and miss["detail"]["refills"] == 1
+    assert miss["threshold"] in ("min_executions", "min_refills")
+
+
+def test_canceled_tranche_ends_the_chain():
+    s = busy_level_iceberg(sizes=(100.0, 100.0))
+    s.at(3000).place("whale", "tipX", "sell", 0.52, 100.0)
+    s.at(3050).cancel("tipX")
+    s.at(3100).place("whale", "tipY", "sell", 0.52, 100.0)
+    s.at(3200).execute(taker="b", maker="whale", maker_oid="tipY", side="buy", price=0.52,
+                       size=100.0)
+    assert drive(IcebergDetector(), s.events) == []
+
+
+def test_iceberg_alone_at_its_level_is_one_finding():
+    # both paths see it (the level empties and refills, and the orders chain): reported once
+    s = Script()
+    s.at(0).snapshot([(0.50, 300.0)], [(0.53, 400.0)])
+    t = 1000.0
+    for i in range(6):
+        s.at(t).place("whale", f"tip{i}", "sell", 0.52, 100.0)
+        s.delta("sell", 0.52, 100.0)
+        s.at(t + 400).execute(taker=f"b{i}", maker="whale", maker_oid=f"tip{i}", side="buy",
+                              price=0.52, size=100.0)
+        s.delta("sell", 0.52, 0.0)
+        t += 550
+    (f,) = drive(IcebergDetector(), s.events)
+    assert f.actor_id == "whale"
+
+
+def test_tranche_state_is_bounded_and_evicted():
+    from horizon_flow_detectors_builtin.detectors.iceberg_tranches import TrancheChains
+
+    det = IcebergDetector()
+    events = busy_level_iceberg(sizes=(100.0, 100.0)).events
+    drive(det, events)
+    tranches = det._markets["M"].tranches
+    assert tranches.chains  # the whale's chain, waiting for its next tranche
+    det.evict_idle(events[-1].ts + 1)
+    assert "M" not in det._markets
+    chains = TrancheChains(refill_ns=500_000_000, tolerance=0.01)
+    s = Script()
+    s.at(0).place("a", "o1", "sell", 0.52, 10.0)
+    s.at(10_000).place("a", "o2", "sell", 0.52, 10.0)
+    for ev in s.events:
+        chains.placed(ev, "a")
+    chains.evict(s.events[-1].ts)
+    assert list(chains.orders) == ["o2"]
+
+
+def test_tranche_tolerance_validated():
+    with pytest.raises(ValueError, match="tranche_size_tolerance"):
+        IcebergConfig(tranche_size_tolerance=1.5)

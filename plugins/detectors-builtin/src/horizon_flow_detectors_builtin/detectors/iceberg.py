@@ -25,6 +25,14 @@ events describe. Executions come from ``trade.tape`` prints (the passive
 side is opposite the aggressor), or from ``order.filled`` where there is no
 tape (each execution counted once). When the passive fills name one actor,
 the finding names it; otherwise it is anonymous and says so.
+
+Where order events name their actor, the same thresholds are also applied
+order by order (:mod:`.iceberg_tranches`): one actor's order at a price is
+filled in full and a new one of the same size (``tranche_size_tolerance``)
+is posted there within ``max_refill_delay_ms``, tranche after tranche. On a
+busy market others rest at the iceberg's level, which then never empties
+and whose largest size is theirs, so the level path cannot see it; the
+tranche chain can. One iceberg gives one finding, whichever path fires first.
 """
 
 from __future__ import annotations
@@ -55,6 +63,7 @@ from ..common import (
     r6,
 )
 from .base import DetectorBase
+from .iceberg_tranches import Chain, TrancheChains, chain_evidence
 
 CITATION = (
     "Zotikov and Antonov, 'CME iceberg order detection and prediction', Quantitative Finance "
@@ -82,6 +91,10 @@ class IcebergConfig:
     refill_tolerance: float = attrs.field(default=0.2, validator=fraction)
     #: Longest time from an execution at the level to the refill it triggers.
     max_refill_delay_ms: float = attrs.field(default=500.0, validator=positive)
+    #: Where order events name actors: how far a tranche's size may differ from
+    #: the first tranche's, as a share of it. An iceberg shows one fixed size; a
+    #: market maker re-quoting after a fill varies its size.
+    tranche_size_tolerance: float = attrs.field(default=0.01, validator=fraction)
     #: Refills over the times the level was emptied (by trades or cancels).
     min_refill_ratio: float = attrs.field(default=0.6, validator=fraction)
     #: Where passive fills carry actors: the largest one's share of the volume.
@@ -198,6 +211,8 @@ class _Market:
     ask_levels: dict[float, _Level] = attrs.field(factory=dict)
     seen: dict[tuple[int, float, float, str], None] = attrs.field(factory=dict)
     last_ts: int = 0
+    # one actor's tranches where order events name actors (see iceberg_tranches)
+    tranches: TrancheChains = attrs.field(factory=lambda: TrancheChains(0, 0.0))
 
     def episodes(self, side: str) -> dict[float, _Level]:
         return self.bid_levels if side == BUY else self.ask_levels
@@ -235,7 +250,8 @@ class IcebergDetector(DetectorBase):
         ts = ev.ts
         mk = self._markets.get(ev.market_id)
         if mk is None:
-            mk = self._markets[ev.market_id] = _Market()
+            mk = self._markets[ev.market_id] = _Market(
+                tranches=TrancheChains(self.refill_ns, self.cfg.tranche_size_tolerance))
         mk.last_ts = ts
         kind = ev.kind
         if kind == "book.delta":
@@ -266,9 +282,20 @@ class IcebergDetector(DetectorBase):
                 return None  # a level shrinking with no episode: nothing to follow
             self._displayed_at(ev, mk, lv, side, price, old, new)
             return None
-        if mk.has_book and (kind == "order.placed" or kind == "order.canceled"
-                            or kind == "order.amended"):
-            return None  # the book says what is displayed: only executions matter
+        if kind == "order.placed" or kind == "order.canceled" or kind == "order.amended":
+            # identified orders: the tranches one actor posts (whatever else rests there)
+            tranches = mk.tranches
+            if kind == "order.placed":
+                actor = ev.actor_id
+                ended = tranches.placed(ev, actor) if actor is not None else None
+            elif ev.order_id in tranches.orders:
+                ended = tranches.withdrawn(ev.order_id)
+            else:
+                ended = None
+            if ended is not None:
+                self._end_chain(ended, ev.market_id)
+            if mk.has_book:
+                return None  # the book says what is displayed: only executions matter
         if kind == "book.snapshot":
             self._book_feed(mk)
             for change in mk.book.apply(ev):
@@ -290,13 +317,18 @@ class IcebergDetector(DetectorBase):
         passive = self._fill_passive_side(ev, mk)
         if passive is None:
             return None
+        by_chain: list[AnomalyFinding] | None = None
         if ev.actor_id is not None and ev.aggressor is False:
             lv = mk.episodes(passive).get(ev.price)
             if lv is not None or not mk.has_tape:
                 lv = lv or self._level(ev, mk, passive, ev.price)
                 lv.makers[ev.actor_id] = lv.makers.get(ev.actor_id, 0.0) + ev.size
+            if mk.tranches.orders:
+                chain = mk.tranches.filled(ev, ev.size)
+                if chain is not None and not chain.fired:
+                    by_chain = self._judge_chain(ev, mk, chain)
         if mk.has_tape:
-            return None  # volume comes from the tape
+            return by_chain  # volume comes from the tape
         key = (ev.ts, ev.price, ev.size, ev.tx_hash or "")
         if key in mk.seen:
             return None
@@ -304,7 +336,10 @@ class IcebergDetector(DetectorBase):
         if len(mk.seen) > 4096:
             for stale in list(mk.seen)[:2048]:
                 del mk.seen[stale]
-        return self._execution(ev, mk, passive, ev.price, ev.size)
+        found = self._execution(ev, mk, passive, ev.price, ev.size)
+        if by_chain:
+            return by_chain + found if found else by_chain
+        return found
 
     @staticmethod
     def _book_feed(mk: _Market) -> None:
@@ -438,6 +473,10 @@ class IcebergDetector(DetectorBase):
         lv.best = None
         makers = sorted(lv.makers)
         actor = makers[0] if len(makers) == 1 else None
+        if actor is not None:
+            chain = mk.tranches.chain(actor, side, price)
+            if chain is not None:
+                chain.fired = True  # the same iceberg, reported once
         anonymous = actor is None
         evidence = {
             "side": side, "price": r6(price), "displayed_tip": r6(lv.tip),
@@ -460,6 +499,69 @@ class IcebergDetector(DetectorBase):
         return [make_finding(self.name, self.category, ev, actor_id=actor, verdict=verdict,
                              message=msg, citation=self.citation, evidence=evidence,
                              anonymous=anonymous)]
+
+    def _judge_chain(self, ev: MarketEvent, mk: _Market, chain: Chain
+                     ) -> list[AnomalyFinding] | None:
+        """A tranche of ``chain`` was just filled in full: judge the chain.
+
+        The numbers are the level episode's, counted over the actor's own
+        orders: executions and volume of its tranches, refills (tranches after
+        the first), executed over the tranche size. Every filled tranche but
+        the last was refilled in time, or the chain would have ended, so the
+        refill ratio is 1.
+        """
+        lv = mk.episodes(chain.side).get(chain.price)
+        if lv is not None and lv.fired:
+            chain.fired = True  # the level's episode already reported this iceberg
+            return None
+        values: _Values = (float(chain.executions), float(chain.refills),
+                           chain.executed / chain.size, chain.executed, 1.0)
+        closeness = 2.0
+        for value, required in zip(values, self._required, strict=False):  # the first 5
+            if not value >= required:
+                c = min(1.0, margin(value, required))
+                if c < closeness:
+                    closeness = c
+        if closeness <= 1.0:
+            if chain.best is None or closeness > chain.best_closeness:
+                chain.best = values
+                chain.best_closeness = closeness
+            return None
+        verdict = self._verdict(values)
+        chain.fired = True
+        chain.best = None
+        if lv is not None:
+            lv.fired = True
+        side, price, actor = chain.side, chain.price, chain.actor
+        evidence = {
+            "side": side, "price": r6(price), "displayed_tip": r6(chain.size),
+            "executed_volume": r6(chain.executed), "executions": chain.executions,
+            "refills": chain.refills, "times_emptied": chain.refills + 1,
+            "refill_sizes": [r6(x) for x in chain.refill_sizes],
+            "exec_to_display_ratio": r6(chain.executed / chain.size),
+            "episode_start_ts": chain.start_ts, "episode_ms": ms(ev.ts - chain.start_ts),
+            "displayed_from": "orders", "executions_from": "fills",
+            "passive_actors": {actor: r6(chain.executed)},
+            **chain_evidence(chain),
+        }
+        msg = (f"{actor}'s hidden {'bid' if side == BUY else 'offer'} at {price:g}: "
+               f"{chain.executed:g} executed in {chain.executions} trades against a displayed "
+               f"{chain.size:g} ({chain.executed / chain.size:.1f}x), refilled {chain.refills} "
+               f"times (order by order)")
+        return [make_finding(self.name, self.category, ev, actor_id=actor, verdict=verdict,
+                             message=msg, citation=self.citation, evidence=evidence)]
+
+    def _end_chain(self, chain: Chain, market_id: str) -> None:
+        """A chain is over: its closest miss, if it never fired, is a near-miss."""
+        if chain.best is not None and not chain.fired:
+            self._near.offer(self._verdict(chain.best), ts=chain.last_ts, market_id=market_id,
+                             actor_id=chain.actor,
+                             detail={"side": chain.side, "price": chain.price,
+                                     "executed": r6(chain.executed), "tip": r6(chain.size),
+                                     "refills": chain.refills, "from": "orders"},
+                             candidate=[market_id, "orders", chain.actor, chain.side,
+                                        chain.price, chain.start_ts])
+            chain.best = None
 
     def _verdict(self, values: _Values) -> Verdict:
         executions, refills, ratio, executed, refill_ratio = values[:5]
@@ -494,6 +596,8 @@ class IcebergDetector(DetectorBase):
         for market_id, mk in sorted(self._markets.items()):
             for lv in mk.sorted_levels():
                 self._end(lv, market_id)
+            for chain in mk.tranches.open_chains():
+                self._end_chain(chain, market_id)
         return []
 
     def evict_idle(self, before_ts: int) -> None:
@@ -501,7 +605,11 @@ class IcebergDetector(DetectorBase):
             mk = self._markets.pop(m)
             for lv in mk.sorted_levels():
                 self._end(lv, m)
+            for chain in mk.tranches.open_chains():
+                self._end_chain(chain, m)
         for m, mk in self._markets.items():
+            for chain in mk.tranches.evict(before_ts):
+                self._end_chain(chain, m)
             idle = [(lv.seq, BUY, p) for p, lv in mk.bid_levels.items() if lv.last_ts < before_ts]
             idle += [(lv.seq, SELL, p) for p, lv in mk.ask_levels.items()
                      if lv.last_ts < before_ts]
