@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..components import SourceContext
+from ..event_checks import split_valid
 from ..events import MarketEvent
 from .recorder import DailyFeedRecorder
 
@@ -82,6 +83,13 @@ class VenueRunner:
             self.recorder.event(event, self.clock())
 
     def emit(self, events: list[MarketEvent]) -> None:
+        if not events:
+            return
+        # the plugin boundary: an event no engine or log can take is rejected here
+        # (its frame is in the feed log already), the rest of the batch goes on
+        events, bad = split_valid(events)
+        for _, err in bad:
+            self.reject(str(err), None)
         if not events:
             return
         self.events_emitted += len(events)

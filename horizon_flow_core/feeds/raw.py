@@ -17,6 +17,7 @@ from typing import Any
 
 from ..components import FrameNormalizer
 from ..errors import FeedError
+from ..event_checks import split_valid
 from ..events import MarketEvent, event_from_dict
 from ..jsonio import JSONDecodeError, loads
 from .reader import iter_lines
@@ -68,4 +69,7 @@ def iter_raw_recording(path: str | Path, normalizer: FrameNormalizer,
         if take_rejects is not None:
             for reason, item in take_rejects() or ():
                 rejects.add(f"part of the frame dropped: {reason}", item, source=source, line=n)
-        yield from events
+        good, bad = split_valid(events)
+        for _, err in bad:
+            rejects.add(err.reason, line, source=source, line=n, field=err.field)
+        yield from good

@@ -18,6 +18,7 @@ import attrs
 from ..components import FindingQuery
 from ..engine.engine import FlowEngine
 from ..errors import FeedError
+from ..event_checks import check_event
 from ..events import KINDS, MarketEvent, event_from_dict, event_to_dict
 from ..findings import SEVERITY_RANK, AnomalyFinding
 from ..jsonio import canonical
@@ -96,6 +97,8 @@ def check_venue(normalizer_factory: Callable[[], Any], frames: Iterable[Any],
                 assert isinstance(ev, MarketEvent)
                 assert ev.venue == n.venue
                 assert event_from_dict(event_to_dict(ev)) == ev, f"event does not round-trip: {ev}"
+                err = check_event(ev)
+                assert err is None, f"invalid event ({err}): {ev}"
             out.extend(evs)
         return out
 
