@@ -457,12 +457,7 @@ class IcebergDetector(DetectorBase):
                            refills / max(lv.emptied, refills, 1))
         if by_maker and not attributed < 0.5 * executed:
             values += (max(by_maker.values()) / attributed,)
-        closeness = 2.0  # above any threshold's closeness: none failed yet
-        for value, required in zip(values, self._required, strict=False):  # 5 or 6
-            if not value >= required:
-                c = min(1.0, margin(value, required))  # as Threshold.closeness
-                if c < closeness:
-                    closeness = c
+        closeness = self._closeness(values)
         if closeness <= 1.0:  # not passed
             if lv.best is None or closeness > lv.best_closeness:
                 lv.best = values
@@ -516,12 +511,7 @@ class IcebergDetector(DetectorBase):
             return None
         values: _Values = (float(chain.executions), float(chain.refills),
                            chain.executed / chain.size, chain.executed, 1.0)
-        closeness = 2.0
-        for value, required in zip(values, self._required, strict=False):  # the first 5
-            if not value >= required:
-                c = min(1.0, margin(value, required))
-                if c < closeness:
-                    closeness = c
+        closeness = self._closeness(values)
         if closeness <= 1.0:
             if chain.best is None or closeness > chain.best_closeness:
                 chain.best = values
@@ -562,6 +552,19 @@ class IcebergDetector(DetectorBase):
                              candidate=[market_id, "orders", chain.actor, chain.side,
                                         chain.price, chain.start_ts])
             chain.best = None
+
+    def _closeness(self, values: _Values) -> float:
+        """The lowest closeness of a failed threshold (as Threshold.closeness, in
+        evaluate's order); above 1 when none failed. Plain arithmetic: most
+        executions do not pass, and the Threshold objects are built only for a
+        finding or a reported miss."""
+        closeness = 2.0
+        for value, required in zip(values, self._required, strict=False):  # 5 or 6
+            if not value >= required:
+                c = min(1.0, margin(value, required))
+                if c < closeness:
+                    closeness = c
+        return closeness
 
     def _verdict(self, values: _Values) -> Verdict:
         executions, refills, ratio, executed, refill_ratio = values[:5]
