@@ -43,7 +43,15 @@ The first ``seq`` seen on a ``sid`` is accepted as is.
 **Time.** ``ts_ms`` (ms) is preferred, then ``ts`` (seconds, or RFC 3339 in
 older deltas), then the RFC 3339 ``time``/``created_time``; a frame without
 its own time (snapshots) takes the receive time, and without that, the last
-time seen on this stream, so the same frames always give the same events.
+time seen on this stream, so the same frames always give the same events; a
+frame with no time at all before any other is rejected (no event carries
+time 0). Every time must lie after 1970 and before 2200, ``recv_ts`` included.
+
+**Bad input.** Any frame the normalizer cannot read raises :class:`FrameError`
+naming the field, before any state changes where possible. Values are checked
+where they are read (see :mod:`.units`), so no event carries a non-finite or
+negative size, an out-of-range time, or an ``extra`` value that is not a plain
+string, bool or bounded number.
 """
 
 from __future__ import annotations
@@ -63,7 +71,7 @@ from . import units
 from .book import Level, YesBook
 from .config import KalshiConfig
 from .sides import order_side, taker_side
-from .units import ONE, ZERO, as_float
+from .units import ONE, ZERO, as_float, preview
 
 log = logging.getLogger("horizon_flow.venue.kalshi")
 
@@ -163,23 +171,9 @@ class KalshiNormalizer:
 
         Raises :class:`FrameError` (naming the field) for a frame it cannot read.
         """
-        if isinstance(frame, (bytes, bytearray, memoryview)):
-            try:
-                frame = bytes(frame).decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise FrameError(f"frame is not UTF-8 text: {exc.reason}") from None
-        if isinstance(frame, str):
-            try:
-                frame = orjson.loads(frame)
-            except orjson.JSONDecodeError as exc:
-                raise FrameError(f"frame is not JSON: {exc.msg} at char {exc.pos}: "
-                                 f"{frame[:60]!r}") from None
-        if isinstance(frame, list):
-            out: list[MarketEvent] = []
-            for item in frame:
-                out.extend(self._one(item, recv_ts))
-            return out
-        return self._one(frame, recv_ts)
+        if recv_ts is not None:
+            self._check_recv_ts(recv_ts)
+        return self._frames(self._decode(frame), recv_ts, envelope_ok=True)
 
     def pop_snapshot_requests(self) -> list[tuple[int, list[str]]]:
         """Markets whose deltas are being dropped, per sid: ask the venue for snapshots."""
@@ -201,27 +195,68 @@ class KalshiNormalizer:
 
     # ------------------------------------------------------------------ dispatch
 
-    def _one(self, frame: Any, recv_ts: int | None) -> list[MarketEvent]:
+    @staticmethod
+    def _decode(frame: Any) -> Any:
+        if isinstance(frame, (bytes, bytearray, memoryview)):
+            try:
+                frame = bytes(frame).decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise FrameError(f"frame is not UTF-8 text: {exc.reason}") from None
+        if isinstance(frame, str):
+            try:
+                frame = orjson.loads(frame)
+            except orjson.JSONDecodeError as exc:
+                raise FrameError(f"frame is not JSON: {exc.msg} at char {exc.pos}: "
+                                 f"{frame[:60]!r}") from None
+        return frame
+
+    @staticmethod
+    def _check_recv_ts(recv_ts: Any) -> None:
+        if type(recv_ts) is not int:
+            raise FrameError(f"expected integer epoch ns, got {preview(recv_ts)}",
+                             field="recv_ts")
+        units.check_ns(recv_ts, "recv_ts")
+
+    def _frames(self, frame: Any, recv_ts: int | None, envelope_ok: bool) -> list[MarketEvent]:
+        if isinstance(frame, list):
+            out: list[MarketEvent] = []
+            for item in frame:
+                out.extend(self._one(item, recv_ts, envelope_ok))
+            return out
+        return self._one(frame, recv_ts, envelope_ok)
+
+    def _one(self, frame: Any, recv_ts: int | None, envelope_ok: bool = True
+             ) -> list[MarketEvent]:
         if not isinstance(frame, dict):
             raise FrameError(f"expected a JSON object, got {type(frame).__name__}")
         kind = frame.get("type")
         if kind is None:
-            return self._untyped(frame, recv_ts)
-        handler = self._handlers.get(kind) if isinstance(kind, str) else None
+            return self._untyped(frame, recv_ts, envelope_ok)
+        if not isinstance(kind, str):
+            raise FrameError(f"expected a string message type, got {preview(kind)}",
+                             field="type")
+        handler = self._handlers.get(kind)
         if handler is None:
             if kind in _IGNORED:
                 self.stats[f"ignored:{kind}"] += 1
                 return []
-            raise FrameError(f"unknown message type {kind!r:.40}", field="type")
+            raise FrameError(f"unknown message type {preview(kind)}", field="type")
         return handler(frame, recv_ts)
 
-    def _untyped(self, frame: dict[str, Any], recv_ts: int | None) -> list[MarketEvent]:
+    def _untyped(self, frame: dict[str, Any], recv_ts: int | None, envelope_ok: bool
+                 ) -> list[MarketEvent]:
         if "cmd" in frame:
             return []  # one of our own commands, kept in a recording
         if "frame" in frame and "recv_ts" in frame:
-            # a line of a raw recording: {"venue", "recv_ts", "frame"}
+            # a line of a raw recording: {"venue", "recv_ts", "frame"}; one level only,
+            # so that nesting (up to orjson's 1024) cannot exhaust the stack
+            if not envelope_ok:
+                raise FrameError("a recording line inside a recording line", field="frame")
             inner_ts = frame["recv_ts"]
-            return self.normalize(frame["frame"], inner_ts if type(inner_ts) is int else recv_ts)
+            if type(inner_ts) is int:
+                self._check_recv_ts(inner_ts)
+                recv_ts = inner_ts
+            return self._frames(self._decode(frame["frame"]), recv_ts, envelope_ok=False)
         trades = frame.get("trades")
         if isinstance(trades, list):
             return self._rest_trades(trades, recv_ts)
@@ -246,20 +281,28 @@ class KalshiNormalizer:
 
     @staticmethod
     def _int_field(frame: dict[str, Any], key: str) -> int | None:
+        """``sid``/``seq``: None when absent, else a non-negative 64-bit integer."""
         value = frame.get(key)
         if value is None:
             return None
-        if type(value) is not int:
-            raise FrameError(f"expected an integer, got {value!r:.30}", field=key)
-        return value
+        return units.bounded_int(value, key)
 
     def _time(self, msg: dict[str, Any], recv_ts: int | None,
               keys: tuple[str, ...] = ("ts_ms", "ts", "time", "created_time")) -> int:
         ts = units.frame_time_ns(msg, "msg.", keys)
         if ts is None:
-            ts = recv_ts if recv_ts is not None else self._last_ts
+            ts = self._fallback_time(recv_ts, "msg." + keys[0])
         self._last_ts = ts
         return ts
+
+    def _fallback_time(self, recv_ts: int | None, field: str) -> int:
+        """The time of a frame without its own: the receive time, else the last time seen."""
+        if recv_ts is not None:
+            return recv_ts
+        if self._last_ts > 0:
+            return self._last_ts
+        raise FrameError("no time: the frame has none, no receive time was given and no "
+                         "earlier frame had one", field=field)
 
     def _event(self, market: str, kind: str, ts: int, seq: int | None = None,
                **fields: Any) -> MarketEvent:
@@ -324,7 +367,7 @@ class KalshiNormalizer:
             out: list[Level] = []
             for i, lv in enumerate(raw):
                 if not isinstance(lv, (list, tuple)) or len(lv) < 2:
-                    raise FrameError(f"expected [price, count], got {lv!r:.40}",
+                    raise FrameError(f"expected [price, count], got {preview(lv)}",
                                      field=f"msg.{key}[{i}]")
                 out.append((parse(lv[0], f"msg.{key}[{i}][0]"),
                             units.count(lv[1], f"msg.{key}[{i}][1]")))
@@ -367,7 +410,7 @@ class KalshiNormalizer:
         self._gap_reported.discard(market)
         for pending in self._snapshot_requests.values():
             pending.discard(market)
-        seq = frame.get("seq") if type(frame.get("seq")) is int else None
+        seq = self._int_field(frame, "seq")
         out.append(self._event(
             market, "book.snapshot", ts, seq,
             bids=[(as_float(p), as_float(s)) for p, s in book.sorted_bids()],
@@ -381,7 +424,8 @@ class KalshiNormalizer:
         market = self._market(msg)
         leg = msg.get("side")
         if leg not in ("yes", "no"):
-            raise FrameError(f"expected 'yes' or 'no', got {leg!r:.20}", field="msg.side")
+            raise FrameError(f"expected 'yes' or 'no', got {preview(leg, 20)}",
+                             field="msg.side")
         price = units.price_from(msg, "price_dollars", "price")
         if price is None:
             raise FrameError("missing price", field="msg.price_dollars")
@@ -390,8 +434,8 @@ class KalshiNormalizer:
             raise FrameError("missing size increment", field="msg.delta_fp")
         ts = self._time(msg, recv_ts, ("ts_ms", "ts"))
         out = self._check_seq(frame, _BOOK_CHANNEL, market, ts)
-        sid = frame.get("sid") if type(frame.get("sid")) is int else None
-        seq = frame.get("seq") if type(frame.get("seq")) is int else None
+        sid = self._int_field(frame, "sid")
+        seq = self._int_field(frame, "seq")
         if market not in self.synced:
             self.stats["deltas_dropped_unsynced"] += 1
             self._request_snapshot(sid, market)
@@ -405,9 +449,14 @@ class KalshiNormalizer:
         level = price if is_bid else self._ask_price(price)
         total = book.apply(is_bid, level, increment)
         extra: dict[str, Any] | None = None
-        if msg.get("client_order_id") is not None or msg.get("subaccount") is not None:
-            # the venue marks book changes caused by our own orders
-            extra = {k: msg[k] for k in ("client_order_id", "subaccount") if k in msg}
+        # the venue marks book changes caused by our own orders
+        client_order_id = msg.get("client_order_id")
+        if client_order_id is not None:
+            extra = {"client_order_id": units.id_string(client_order_id, "msg.client_order_id")}
+        subaccount = msg.get("subaccount")
+        if subaccount is not None:
+            extra = {**(extra or {}), "subaccount": units.bounded_int(
+                subaccount, "msg.subaccount", "a subaccount number")}
         out.append(self._event(market, "book.delta", ts, seq, side="buy" if is_bid else "sell",
                                price=as_float(level), size=as_float(total), extra=extra))
         out.extend(self._quote(market, book, ts, seq))
@@ -454,7 +503,7 @@ class KalshiNormalizer:
         trade_id = msg.get("trade_id")
         extra: dict[str, Any] | None = None
         if trade_id is not None:
-            trade_id = str(trade_id)
+            trade_id = units.id_string(trade_id, "msg.trade_id")
             if self.config.trade_dedupe_window:
                 if trade_id in self._trade_ids:
                     self.stats["trades_duplicate"] += 1
@@ -465,7 +514,7 @@ class KalshiNormalizer:
             extra = {"trade_id": trade_id}
         if msg.get("is_block_trade") is True:
             extra = {**(extra or {}), "block_trade": True}
-        seq = frame.get("seq") if type(frame.get("seq")) is int else None
+        seq = self._int_field(frame, "seq")
         out.append(self._event(market, "trade.tape", ts, seq, side=side, price=as_float(price),
                                size=as_float(size), extra=extra))
         return out
@@ -506,10 +555,7 @@ class KalshiNormalizer:
             value = msg.get(key)
             if value is None:
                 continue
-            if type(value) is not int or value < 0:
-                raise FrameError(f"expected a subaccount number, got {value!r:.20}",
-                                 field=f"msg.{key}")
-            return subaccount_actor(value)
+            return subaccount_actor(units.bounded_int(value, f"msg.{key}", "a subaccount number"))
         return subaccount_actor(0)
 
     @staticmethod
@@ -533,18 +579,21 @@ class KalshiNormalizer:
         extra: dict[str, Any] = {}
         for key in ("trade_id", "client_order_id"):
             if msg.get(key) is not None:
-                extra[key] = str(msg[key])
-        fee = msg.get("fee_cost", msg.get("fee_cost_dollars"))
-        if fee is not None:
-            extra["fee"] = as_float(units.to_decimal(fee, "msg.fee_cost"))
+                extra[key] = units.id_string(msg[key], f"msg.{key}")
+        for key in ("fee_cost", "fee_cost_dollars"):
+            fee = msg.get(key)
+            if fee is not None:
+                extra["fee"] = as_float(units.to_decimal(fee, f"msg.{key}"))
+                break
         position = units.count_from(msg, "post_position_fp", "post_position", signed=True)
         if position is not None:
             extra["post_position"] = as_float(position)
         order_id = msg.get("order_id")
-        seq = frame.get("seq") if type(frame.get("seq")) is int else None
+        if order_id is not None:
+            order_id = units.id_string(order_id, "msg.order_id")
+        seq = self._int_field(frame, "seq")
         return [self._event(
-            market, "order.filled", ts, seq, actor_id=actor,
-            order_id=None if order_id is None else str(order_id), side=side,
+            market, "order.filled", ts, seq, actor_id=actor, order_id=order_id, side=side,
             price=as_float(price), size=as_float(size),
             aggressor=is_taker if type(is_taker) is bool else None, extra=extra or None)]
 
@@ -553,9 +602,9 @@ class KalshiNormalizer:
         order_id = msg.get("order_id")
         if order_id is None or order_id == "":
             raise FrameError("missing order id", field="msg.order_id")
-        order_id = str(order_id)
+        order_id = units.id_string(order_id, "msg.order_id")
         market = self._market(msg, "ticker", "market_ticker")
-        status = msg.get("status")
+        status = units.optional_str(msg, "status")
         price = self._yes_price(msg)
         side = self._required_side(msg)
         actor = self._actor(msg)
@@ -566,9 +615,11 @@ class KalshiNormalizer:
             remaining = (initial - filled) if initial is not None else ZERO
         extra: dict[str, Any] = {"status": status}
         if msg.get("client_order_id"):
-            extra["client_order_id"] = str(msg["client_order_id"])
-        if msg.get("last_update_reason"):
-            extra["reason"] = msg["last_update_reason"]
+            extra["client_order_id"] = units.id_string(msg["client_order_id"],
+                                                       "msg.client_order_id")
+        reason = units.optional_str(msg, "last_update_reason")
+        if reason:
+            extra["reason"] = reason
         update_ts = units.frame_time_ns(
             msg, "msg.", ("last_updated_ts_ms", "last_update_time", "ts_ms", "ts"))
         out: list[MarketEvent] = []
@@ -584,8 +635,8 @@ class KalshiNormalizer:
             prev_remaining = remaining
         else:
             prev_remaining = state.remaining
-        ts = update_ts if update_ts is not None else (
-            recv_ts if recv_ts is not None else self._last_ts)
+        ts = update_ts if update_ts is not None else self._fallback_time(
+            recv_ts, "msg.last_updated_ts_ms")
         self._last_ts = ts
         if status == "canceled":
             # the size cancelled: what was still resting, whether or not the
@@ -619,7 +670,8 @@ class KalshiNormalizer:
         msg = self._msg(frame)
         market = self._market(msg)
         status = self.market_status.setdefault(market, {})
-        status.update((k, v) for k, v in msg.items() if k != "market_ticker")
+        # "history" is ours: a venue field of that name must not replace it
+        status.update((k, v) for k, v in msg.items() if k not in ("market_ticker", "history"))
         event_type = msg.get("event_type")
         if isinstance(event_type, str):
             status.setdefault("history", []).append(event_type)
@@ -636,7 +688,7 @@ class KalshiNormalizer:
         if not isinstance(ticker, str) or not ticker:
             raise FrameError("missing event ticker", field="msg.event_ticker")
         status = self.event_status.setdefault(ticker, {})
-        status.update((k, v) for k, v in msg.items() if k != "event_ticker")
+        status.update((k, v) for k, v in msg.items() if k not in ("event_ticker", "history"))
         status.setdefault("history", []).append(frame["type"])
         return []
 
@@ -644,7 +696,8 @@ class KalshiNormalizer:
         msg = frame.get("msg")
         if isinstance(msg, dict) and type(msg.get("sid")) is int:
             sid = msg["sid"]
-            self.sid_channel[sid] = str(msg.get("channel", ""))
+            channel = msg.get("channel")
+            self.sid_channel[sid] = channel if isinstance(channel, str) else ""
             # a new subscription numbers its messages from scratch
             self.last_seq.pop(sid, None)
             self.sid_markets.pop(sid, None)
@@ -669,19 +722,24 @@ class KalshiNormalizer:
         self.errors.append({"id": frame.get("id"), "sid": sid, "code": code,
                             "msg": msg.get("msg"), "recv_ts": recv_ts})
         self.stats["errors"] += 1
-        if code not in TERMINAL_ERROR_CODES or sid is None:
+        # type check first: an unhashable code (a list) cannot be looked up in a set
+        if type(code) is not int or code not in TERMINAL_ERROR_CODES or sid is None:
             return []
         # a dead subscription (buffer overflow, channel error) lost messages:
         # its books can no longer be trusted
         self.last_seq.pop(sid, None)
-        ts = recv_ts if recv_ts is not None else self._last_ts
+        affected = sorted(m for m in self.sid_markets.get(sid, ()) if m in self.synced)
+        if not affected:
+            return []
+        # only sids read by _check_seq have markets: sid is a bounded integer here, and a
+        # synced book had a time, so the fallback cannot fail
+        ts = self._fallback_time(recv_ts, "recv_ts")
         out = []
-        for m in sorted(self.sid_markets.get(sid, ())):
-            if m in self.synced:
-                self.synced.discard(m)
-                self._gap_reported.add(m)
-                out.append(self._gap(m, ts, None, {"sid": sid, "channel": _BOOK_CHANNEL,
-                                                   "reason": "subscription_error", "code": code}))
+        for m in affected:
+            self.synced.discard(m)
+            self._gap_reported.add(m)
+            out.append(self._gap(m, ts, None, {"sid": sid, "channel": _BOOK_CHANNEL,
+                                               "reason": "subscription_error", "code": code}))
         return out
 
 

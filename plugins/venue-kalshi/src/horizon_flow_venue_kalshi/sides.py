@@ -21,6 +21,8 @@ from typing import Any, Final
 
 from horizon_flow_core.errors import FrameError
 
+from .units import preview
+
 _OUTCOME: Final = {"yes": "buy", "no": "sell"}
 _BOOK: Final = {"bid": "buy", "ask": "sell"}
 _FLIP: Final = {"buy": "sell", "sell": "buy"}
@@ -33,7 +35,7 @@ def _lookup(msg: dict[str, Any], key: str, table: dict[str, str]) -> str | None:
         return None
     side = table.get(value.lower()) if isinstance(value, str) else None
     if side is None:
-        raise FrameError(f"expected one of {', '.join(sorted(table))}, got {value!r:.30}",
+        raise FrameError(f"expected one of {', '.join(sorted(table))}, got {preview(value, 30)}",
                          field=f"msg.{key}")
     return side
 
