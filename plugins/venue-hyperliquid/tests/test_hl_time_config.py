@@ -29,10 +29,11 @@ def test_iso_times_to_exact_nanoseconds(text: str, ns: int) -> None:
 
 
 def test_no_float_rounding_at_nanosecond_precision() -> None:
-    # a float of seconds cannot hold this value; the integer path must
-    t = "2262-04-11T23:47:16.854775807"
-    assert iso_to_ns(t, "time") == 9223372036854775807
-    assert float(9223372036854775807) != 9223372036854775807
+    # a float of seconds cannot hold this value; the integer path must (the last
+    # nanosecond before 2200, the latest time accepted)
+    t = "2199-12-31T23:59:59.999999999"
+    assert iso_to_ns(t, "time") == 7258118399999999999
+    assert float(7258118399999999999) != 7258118399999999999
 
 
 def test_milliseconds_and_bad_times() -> None:

@@ -23,7 +23,7 @@ from horizon_flow_core.errors import FrameError
 from horizon_flow_core.events import MarketEvent
 
 from .bounded import BoundedMap
-from .fields import VENUE, dec, oid_str, side, text, wallet
+from .fields import VENUE, dec, leftovers, oid_str, preview, side, text, wallet
 
 _ZERO: Final = Decimal(0)
 _MAPPED: Final = frozenset({"user", "oid", "coin", "side", "px", "raw_book_diff", "time"})
@@ -78,11 +78,14 @@ class RawBookDiffs:
             elif what == "modified":
                 new_sz = dec(body.get("sz"), "raw_book_diff.modified.sz", where)
             else:
-                raise FrameError(f"{where}: unknown raw_book_diff kind {what!r:.30}",
+                raise FrameError(f"{where}: unknown raw_book_diff kind {preview(what, 30)}",
                                  field="raw_book_diff")
         else:
             raise FrameError(f"{where}: raw_book_diff must be \"remove\" or an object with one "
-                             f"of new/update/modified, got {raw!r:.60}", field="raw_book_diff")
+                             f"of new/update/modified, got {preview(raw, 60)}",
+                             field="raw_book_diff")
+        # Checked before any state changes: a refused diff leaves the totals as they were.
+        extra = {**extra, **leftovers(diff, _MAPPED, where)}
         if what == "remove" and prev is None:
             self.unseen_removals += 1
             return []
@@ -98,7 +101,6 @@ class RawBookDiffs:
             self._orders.pop(oid)
         else:
             self._orders[oid] = _Resting(coin, book_side, px, new_sz)
-        extra = {**extra, **{k: v for k, v in diff.items() if k not in _MAPPED}}
         extra["diff"] = what
         extra["order_size"] = float(new_sz)
         return [MarketEvent(VENUE, coin, "book.delta", ts, actor_id=actor, order_id=oid,

@@ -74,10 +74,25 @@ from horizon_flow_core.events import MarketEvent
 
 from .bounded import BoundedKeySet, BoundedMap
 from .config import HyperliquidConfig
-from .fields import VENUE, dec, fast_num, leftovers, num, oid_str, side, text, wallet
+from .fields import (
+    MAX_INT,
+    VENUE,
+    dec,
+    fast_num,
+    json_value,
+    leftovers,
+    num,
+    oid_str,
+    oid_value,
+    preview,
+    side,
+    text,
+    uint,
+    wallet,
+)
 from .l4book import RawBookDiffs
 from .orders import OrderTracker
-from .timeparse import any_to_ns, iso_to_ns, ms_to_ns
+from .timeparse import any_to_ns, iso_to_ns, ms_or_none, ms_to_ns
 
 log = logging.getLogger("horizon_flow.venue.hyperliquid")
 
@@ -96,6 +111,9 @@ _BBO_MAPPED: Final = frozenset({"coin", "time", "bbo"})
 _STATUS_MAPPED: Final = frozenset({"order", "status", "statusTimestamp", "time", "user"})
 _FILL_KEYS: Final = frozenset({"coin", "px", "sz", "side", "time"})
 _OPEN_ORDER_KEYS: Final = frozenset({"coin", "limitPx", "oid", "side", "sz"})
+# frontendOpenOrders nests TP/SL orders one level deep; deeper nesting is refused.
+_MAX_CHILD_DEPTH: Final = 4
+_INT_ONLY: Final = frozenset({int})
 
 
 def _no_tid(tid: Any) -> bool:
@@ -134,7 +152,7 @@ class HyperliquidNormalizer:
         if type(frame) is list:
             return self._array(frame, recv_ts, "array")
         raise FrameError(f"expected a JSON object or array, got {type(frame).__name__} "
-                         f"{frame!r:.40}")
+                         f"{preview(frame)}")
 
     def take_rejects(self) -> list[tuple[str, Any]]:
         """Items dropped from frames that were otherwise good: ``(reason, item)``, then cleared."""
@@ -154,12 +172,15 @@ class HyperliquidNormalizer:
             try:
                 return orjson.loads(body)
             except orjson.JSONDecodeError as exc:
-                raise FrameError(f"not JSON ({exc.msg}): {body!r:.60}") from None
+                raise FrameError(f"not JSON ({exc.msg}): {preview(body, 60)}") from None
         return frame
 
     def _object(self, d: dict[str, Any], recv_ts: int | None) -> list[MarketEvent]:
         channel = d.get("channel")
         if channel is not None:
+            if type(channel) is not str:
+                raise FrameError(f"expected a channel name, got {preview(channel)}",
+                                 field="channel")
             return self._channel(channel, d, recv_ts)
         if "raw" in d and ("ver_num" in d or "time" in d):
             return self._archive_line(d)
@@ -196,12 +217,12 @@ class HyperliquidNormalizer:
             return []  # ``allMids``: mid prices are not quotes (no sizes, no sides)
         return None
 
-    def _channel(self, channel: Any, d: dict[str, Any], recv_ts: int | None) -> list[MarketEvent]:
+    def _channel(self, channel: str, d: dict[str, Any], recv_ts: int | None) -> list[MarketEvent]:
         if channel in SILENT_CHANNELS:
             return []
         data = d.get("data")
         if channel == "error":
-            raise FrameError(f"venue sent an error: {data!r:.200}")
+            raise FrameError(f"venue sent an error: {preview(data, 200)}")
         if channel == "trades":
             return self._each(_as_list(data, "trades.data"), "trades",
                               lambda t, w: self._trade(_as_dict(t, w), w))
@@ -217,7 +238,7 @@ class HyperliquidNormalizer:
             return self._user_fills(_as_dict(data, "userFills.data"), _wallet_hint(d))
         if channel in ("user", "userEvents"):
             return self._user_events(_as_dict(data, f"{channel}.data"), _wallet_hint(d), recv_ts)
-        raise FrameError(f"unknown channel {channel!r:.40}", field="channel")
+        raise FrameError(f"unknown channel {preview(channel)}", field="channel")
 
     def _array(self, items: list[Any], recv_ts: int | None, where: str) -> list[MarketEvent]:
         if not items:
@@ -225,7 +246,7 @@ class HyperliquidNormalizer:
         if len(items) == 2 and type(items[0]) is str and type(items[1]) is dict:
             return self._node_fill(items, None, where)  # node_fills line: ["0xwallet", {fill}]
 
-        def one(item: Any, w: str) -> list[MarketEvent]:
+        def one(item: Any, w: str, depth: int = 0) -> list[MarketEvent]:
             if type(item) is list:
                 if len(item) == 2 and type(item[0]) is str and type(item[1]) is dict:
                     return self._node_fill(item, None, w)
@@ -237,9 +258,12 @@ class HyperliquidNormalizer:
             # frontendOpenOrders nests TP/SL orders as children; their own
             # entries repeat at top level and the tracker drops repeats.
             children = item.get("children")
-            if type(children) is list and "limitPx" in item and "status" not in item:
+            if type(children) is list and children and "limitPx" in item and "status" not in item:
+                if depth >= _MAX_CHILD_DEPTH:
+                    raise FrameError(f"{w}: children nested deeper than {_MAX_CHILD_DEPTH} "
+                                     "levels", field="children")
                 for i, child in enumerate(children):
-                    events.extend(one(child, f"{w}.children[{i}]"))
+                    events.extend(one(child, f"{w}.children[{i}]", depth + 1))
             return events
 
         events = self._each(items, where, one)
@@ -279,7 +303,7 @@ class HyperliquidNormalizer:
         ts = ms_to_ns(t.get("time"), "time")
         tx = t.get("hash") if type(t.get("hash")) is str else None
         base = self._trade_key(coin, t.get("tid"), tx, ts, price, size, None)
-        extra = leftovers(t, _TRADE_MAPPED)
+        extra = leftovers(t, _TRADE_MAPPED, where)
         out: list[MarketEvent] = []
         users = t.get("users")
         if users is not None:
@@ -313,7 +337,7 @@ class HyperliquidNormalizer:
         crossed = f.get("crossed")
         aggressor = crossed if type(crossed) is bool else None
         base = self._trade_key(coin, f.get("tid"), tx, ts, price, size, oid)
-        extra = leftovers(f, _FILL_MAPPED)
+        extra = leftovers(f, _FILL_MAPPED, where)
         out: list[MarketEvent] = []
         ev = self._execution(coin, ts, price, size, sd, owner, counterparty, oid, aggressor, tx,
                              base, extra, size_text=f.get("sz"))
@@ -336,7 +360,8 @@ class HyperliquidNormalizer:
         snapshot = data.get("isSnapshot") is True
         if snapshot:
             # Snapshots list newest first; a reconnect resends fills already emitted.
-            fills = sorted(fills, key=lambda f: f.get("time", 0) if isinstance(f, dict) else 0)
+            # Fills without a valid time sort first; ``one`` rejects them one by one.
+            fills = sorted(fills, key=_fill_time_key)
         hwm = self._fill_hwm.get(owner) if owner is not None else None
 
         def one(f: Any, w: str) -> list[MarketEvent]:
@@ -383,7 +408,7 @@ class HyperliquidNormalizer:
         oid = oid_str(c.get("oid"), "oid", where)
         coin = text(c, "coin", where)
         owner = hint or self._oid_wallet.get(oid)
-        extra = {**leftovers(c, ("coin", "oid")), "status": "nonUserCancel"}
+        extra = {**leftovers(c, ("coin", "oid"), where), "status": "nonUserCancel"}
         return self.orders.on_external_cancel(oid, coin, ts, owner, extra)
 
     def _node_fill(self, pair: list[Any], counterparty: str | None,
@@ -408,9 +433,12 @@ class HyperliquidNormalizer:
         b_oid = oid_str(info[0].get("oid"), "side_info[0].oid", where)
         s_oid = oid_str(info[1].get("oid"), "side_info[1].oid", where)
         taker: str | None = stated
-        extra = leftovers(t, _NODE_TRADE_MAPPED)
-        if b_oid.isdigit() and s_oid.isdigit() and b_oid != s_oid:
-            by_oid = "buy" if int(b_oid) > int(s_oid) else "sell"
+        extra = leftovers(t, _NODE_TRADE_MAPPED, where)
+        parts = (leftovers(info[0], _SIDE_INFO_MAPPED, f"{where}.side_info[0]"),
+                 leftovers(info[1], _SIDE_INFO_MAPPED, f"{where}.side_info[1]"))
+        b_num, s_num = uint(b_oid), uint(s_oid)
+        if b_num is not None and s_num is not None and b_num != s_num:
+            by_oid = "buy" if b_num > s_num else "sell"
             if by_oid != stated:
                 taker = None
                 extra["side_ambiguous"] = True
@@ -419,12 +447,11 @@ class HyperliquidNormalizer:
         # (duplicate lines with opposite sides are one trade).
         base = ("node", coin, tx, ts, price, size, tuple(sorted((b_oid, s_oid))))
         out: list[MarketEvent] = []
-        for actor, other, oid, sd, part in ((buyer, seller, b_oid, "buy", info[0]),
-                                            (seller, buyer, s_oid, "sell", info[1])):
+        for actor, other, oid, sd, part in ((buyer, seller, b_oid, "buy", parts[0]),
+                                            (seller, buyer, s_oid, "sell", parts[1])):
             aggressor = None if taker is None else sd == taker
             ev = self._execution(coin, ts, price, size, sd, actor, other, oid, aggressor, tx,
-                                 base, {**extra, **leftovers(part, _SIDE_INFO_MAPPED)},
-                                 size_text=t.get("sz"))
+                                 base, {**extra, **part}, size_text=t.get("sz"))
             if ev is not None:
                 out.append(ev)
         tape = self._tape(coin, ts, price, size, taker, tx, base, dict(extra))
@@ -458,7 +485,7 @@ class HyperliquidNormalizer:
                 stable = self.orders.order_id_of(oid)
             if stable is not None and stable != oid:
                 order_id = stable
-                extra["oid"] = int(oid) if oid.isdigit() else oid
+                extra["oid"] = oid_value(oid)
         if not self._seen.add(key) or not emit:
             self.duplicates += 1
             return None
@@ -496,7 +523,7 @@ class HyperliquidNormalizer:
             self.duplicates += 1
             return []
         self._last_book[coin] = (ts, bids, asks)
-        extra = leftovers(data, _BOOK_MAPPED)
+        extra = leftovers(data, _BOOK_MAPPED, where)
         if bid_n or ask_n:
             extra["bid_orders"] = bid_n
             extra["ask_orders"] = ask_n
@@ -527,6 +554,7 @@ class HyperliquidNormalizer:
             quote += [num(lv.get("px"), f"bbo[{i}].px", where),
                       num(lv.get("sz"), f"bbo[{i}].sz", where)]
             if "n" in lv:
+                json_value(lv["n"], f"bbo[{i}].n", where)
                 counts[f"{name}_orders"] = lv["n"]
         if quote[0] is None and quote[2] is None:
             return []  # both sides empty: nothing to quote
@@ -536,7 +564,7 @@ class HyperliquidNormalizer:
             self.duplicates += 1
             return []
         self._last_bbo[coin] = (ts, state)
-        extra = {**leftovers(data, _BBO_MAPPED), **counts}
+        extra = {**leftovers(data, _BBO_MAPPED, where), **counts}
         return [MarketEvent(VENUE, coin, "quote.update", ts, bid=quote[0], bid_size=quote[1],
                             ask=quote[2], ask_size=quote[3], extra=extra or None)]
 
@@ -550,7 +578,9 @@ class HyperliquidNormalizer:
             raise FrameError(f"{where}: book diff without a time (read it inside its block)",
                              field="time")
         raw_oid = d.get("oid")
-        fallback = self.orders.side_of(str(raw_oid)) if raw_oid is not None else None
+        fallback = None
+        if raw_oid is not None:
+            fallback = self.orders.side_of(oid_str(raw_oid, "oid", where))
         return self.book_diffs.apply(d, ts, fallback, {}, where)
 
     # ------------------------------------------------------------------ orders
@@ -560,7 +590,7 @@ class HyperliquidNormalizer:
         order = _as_dict(d.get("order"), f"{where}.order")
         status = d.get("status")
         if type(status) is not str or not status:
-            raise FrameError(f"{where}: expected a status string, got {status!r:.40}",
+            raise FrameError(f"{where}: expected a status string, got {preview(status)}",
                              field="status")
         if "time" in d:
             ts = any_to_ns(d["time"], "time")  # node order_statuses: ISO
@@ -576,14 +606,16 @@ class HyperliquidNormalizer:
         owner = wallet(user, "user", where) if user is not None else hint
         raw_oid = order.get("oid")
         if raw_oid is not None:
+            oid = oid_str(raw_oid, "order.oid", where)
             if owner is None:
-                owner = self._oid_wallet.get(str(raw_oid))
+                owner = self._oid_wallet.get(oid)
             else:
-                self._oid_wallet[str(raw_oid)] = owner
+                self._oid_wallet[oid] = owner
         report = self.config.fills_from_status and (owner is None
                                                     or owner not in self._fill_stream_wallets)
-        return self.orders.on_status(order, status, ts, owner, leftovers(d, _STATUS_MAPPED),
-                                     where, report_fills=report)
+        return self.orders.on_status(order, status, ts, owner,
+                                     leftovers(d, _STATUS_MAPPED, where), where,
+                                     report_fills=report)
 
     def _open_order(self, o: dict[str, Any], recv_ts: int | None, hint: str | None,
                     where: str) -> list[MarketEvent]:
@@ -594,7 +626,7 @@ class HyperliquidNormalizer:
             ts = recv_ts
         else:
             raise FrameError(f"{where}: open order without a timestamp", field="timestamp")
-        owner = hint or self._oid_wallet.get(str(o.get("oid")))
+        owner = hint or self._oid_wallet.get(oid_str(o.get("oid"), "oid", where))
         return self.orders.on_status(o, "open", ts, owner, {}, where)
 
     # ------------------------------------------------------------------ wrappers
@@ -605,6 +637,9 @@ class HyperliquidNormalizer:
         if type(raw) is not dict:
             raise FrameError("archive line: raw must be the archived WebSocket frame",
                              field="raw")
+        if "raw" in raw or "events" in raw:
+            raise FrameError("archive line: raw must be a WebSocket frame, not another "
+                             "archive line or block", field="raw")
         recorded = iso_to_ns(d.get("time"), "time") if "time" in d else None
         return self._object(raw, recorded)
 
@@ -617,8 +652,8 @@ class HyperliquidNormalizer:
         else:
             block_ts = recv_ts
         number = d.get("block_number")
-        if number is not None and type(number) is not int:
-            raise FrameError(f"block_number must be an integer, got {number!r:.40}",
+        if number is not None and (type(number) is not int or not 0 <= number <= MAX_INT):
+            raise FrameError(f"block_number must be a 64-bit integer, got {preview(number)}",
                              field="block_number")
         items = _as_list(d.get("events"), "events")
         # Fills of one execution come in pairs within a block: each side gets the
@@ -626,18 +661,17 @@ class HyperliquidNormalizer:
         wallets_by_trade: dict[Hashable, list[str]] = {}
         for item in items:
             if _is_node_fill(item):
-                f = item[1]
-                tid = f.get("tid")
-                if not _no_tid(tid) and type(tid) in (int, str):
-                    wallets_by_trade.setdefault((f.get("coin"), tid), []).append(
-                        str(item[0]).lower())
+                key = _pair_key(item[1])
+                if key is not None:
+                    wallets_by_trade.setdefault(key, []).append(item[0].lower())
 
         def one(item: Any, w: str) -> list[MarketEvent]:
             if type(item) is list:
                 if not _is_node_fill(item):
                     raise FrameError(f"{w}: expected a [wallet, fill] pair or an object")
-                owner = str(item[0]).lower()
-                pair = wallets_by_trade.get((item[1].get("coin"), item[1].get("tid")), [])
+                owner = item[0].lower()
+                key = _pair_key(item[1])
+                pair = wallets_by_trade.get(key, []) if key is not None else []
                 others = [x for x in pair if x != owner]
                 cp = others[0] if len(pair) == 2 and len(others) == 1 else None
                 events = self._node_fill(item, cp, w)
@@ -680,6 +714,22 @@ def _is_node_fill(item: Any) -> bool:
             and type(item[1]) is dict)
 
 
+def _pair_key(fill: dict[str, Any]) -> tuple[str, int | str] | None:
+    """``(coin, tid)`` pairing the two sides of a node fill; None when either is unusable
+    (the fill itself is then checked, and refused, field by field)."""
+    coin = fill.get("coin")
+    tid = fill.get("tid")
+    if type(coin) is not str or type(tid) not in (int, str) or _no_tid(tid):
+        return None
+    return (coin, tid)
+
+
+def _fill_time_key(fill: Any) -> int:
+    """Sort key of a snapshot fill: its time in ns, -1 when it has no valid time."""
+    ns = ms_or_none(fill.get("time")) if type(fill) is dict else None
+    return -1 if ns is None else ns
+
+
 def _is_decimal(value: str) -> bool:
     try:
         Decimal(value)
@@ -704,4 +754,9 @@ def _levels(side_levels: Any, where: str) -> tuple[list[tuple[float, float]], li
             num(lv.get("px"), "px", f"{where}[{i}]")
             num(lv.get("sz"), "sz", f"{where}[{i}]")
         raise FrameError(f"{where}: malformed level") from None
+    # Order counts go to ``extra``: they must be writable (checked in C when all are ints).
+    if counts and (not _INT_ONLY.issuperset(map(type, counts))
+                   or min(counts) < 0 or max(counts) > MAX_INT):
+        for c in counts:
+            json_value(c, "n", where)
     return out, counts

@@ -46,7 +46,7 @@ import attrs
 from horizon_flow_core.events import MarketEvent
 
 from .bounded import BoundedKeySet, BoundedMap
-from .fields import VENUE, dec, oid_str, side, text
+from .fields import VENUE, dec, leftovers, oid_str, oid_value, side, text
 from .timeparse import ms_to_ns
 
 _ZERO: Final = Decimal(0)
@@ -117,7 +117,7 @@ class OrderTracker:
         orig = order.get("origSz")
         orig_sz = dec(orig, "order.origSz", where) if orig is not None else None
         cloid = order.get("cloid") if type(order.get("cloid")) is str else None
-        extra = {**extra, **{k: v for k, v in order.items() if k not in _MAPPED}}
+        extra = {**extra, **leftovers(order, _MAPPED, where)}
         extra["status"] = status
         cur = self.open.get(oid)
         if cur is not None and cur.wallet is None and wallet is not None:
@@ -142,8 +142,8 @@ class OrderTracker:
                 order = TrackedOrder(prev.order_id, oid, wallet or prev.wallet, coin, sd, px, sz,
                                      orig_sz, cloid)
                 self._track(order)
-                extra["oid"] = int(oid) if oid.isdigit() else oid
-                extra["replaces_oid"] = int(prev.oid) if prev.oid.isdigit() else prev.oid
+                extra["oid"] = oid_value(oid)
+                extra["replaces_oid"] = oid_value(prev.oid)
                 return [self._event("order.amended", order, ts, px, sz, extra)]
             order = TrackedOrder(oid, oid, wallet, coin, sd, px, sz, orig_sz, cloid)
             self._track(order)
@@ -154,7 +154,7 @@ class OrderTracker:
             if orig_sz is not None:
                 cur.orig_sz = orig_sz
             if cur.order_id != oid:
-                extra["oid"] = int(oid) if oid.isdigit() else oid
+                extra["oid"] = oid_value(oid)
             return [self._event("order.amended", cur, ts, px, sz, extra)]
         cur.remaining = sz  # same or smaller: a re-report after partial fills
         return []
@@ -179,33 +179,33 @@ class OrderTracker:
         self._status_reported[oid] = amount
         extra["price_is_limit"] = True
         if order.order_id != oid:
-            extra["oid"] = int(oid) if oid.isdigit() else oid
+            extra["oid"] = oid_value(oid)
         return [self._event("order.filled", order, ts, px, amount, extra)]
 
     def _cancel(self, oid: str, cur: TrackedOrder | None, wallet: str | None, coin: str, sd: str,
                 px: Decimal, sz: Decimal, orig_sz: Decimal | None, ts: int,
                 extra: dict[str, Any], *, rejected: bool, order: dict[str, Any],
                 where: str) -> list[MarketEvent]:
+        placed_ts = None  # an untracked cancel's placement time, read before any state changes
+        if cur is None and not rejected and order.get("timestamp") is not None:
+            placed_ts = ms_to_ns(order["timestamp"], "order.timestamp")
         self._close(oid, cur)
         if cur is not None:
             if cur.replaced:
                 return []  # the old leg of a cancel-replace: already reported as amended
             size = sz if sz > 0 else cur.remaining
             if cur.order_id != oid:
-                extra["oid"] = int(oid) if oid.isdigit() else oid
+                extra["oid"] = oid_value(oid)
             return [self._event("order.canceled", cur, ts, cur.px, size, extra)]
         tracked = TrackedOrder(oid, oid, wallet, coin, sd, px, sz, orig_sz, None)
         if rejected:
             extra["rejected"] = True
             return [self._event("order.canceled", tracked, ts, px, sz, extra)]
         out: list[MarketEvent] = []
-        placed_at = order.get("timestamp")
-        if placed_at is not None:
-            placed_ts = ms_to_ns(placed_at, "order.timestamp")
-            if placed_ts <= ts:
-                placed_size = orig_sz if orig_sz is not None else sz
-                out.append(self._event("order.placed", tracked, placed_ts, px, placed_size,
-                                       {**extra, "status": "open", "inferred": True}))
+        if placed_ts is not None and placed_ts <= ts:
+            placed_size = orig_sz if orig_sz is not None else sz
+            out.append(self._event("order.placed", tracked, placed_ts, px, placed_size,
+                                   {**extra, "status": "open", "inferred": True}))
         out.append(self._event("order.canceled", tracked, ts, px, sz, extra))
         return out
 
@@ -220,7 +220,7 @@ class OrderTracker:
             if cur.replaced:
                 return []
             if cur.order_id != oid:
-                extra["oid"] = int(oid) if oid.isdigit() else oid
+                extra["oid"] = oid_value(oid)
             return [self._event("order.canceled", cur, ts, cur.px, cur.remaining, extra)]
         return [MarketEvent(VENUE, coin, "order.canceled", ts, actor_id=wallet, order_id=oid,
                             extra=extra or None)]
