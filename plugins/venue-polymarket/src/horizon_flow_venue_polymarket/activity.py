@@ -17,12 +17,15 @@ from typing import Any
 from horizon_flow_core.errors import FrameError
 from horizon_flow_core.events import MarketEvent
 
-from .convert import frame_ts, num, side, text
+from .convert import frame_ts, num, preview, scalar, side, text, tx_hash
 from .state import NormalizerState, event
 
 #: RTDS topics that carry no market data for surveillance.
 IGNORED_TOPICS = frozenset({"comments", "crypto_prices", "crypto_prices_chainlink",
                             "equity_prices", "clob_market", "rfq"})
+#: Record fields copied into ``extra`` (source name, extra name).
+_DESCRIPTIVE = (("outcome", "outcome"), ("outcomeIndex", "outcome_index"), ("slug", "slug"),
+                ("eventSlug", "event_slug"), ("name", "name"), ("pseudonym", "pseudonym"))
 
 
 def wallet_trade(record: dict[str, Any], recv_ts: int | None, st: NormalizerState,
@@ -33,14 +36,13 @@ def wallet_trade(record: dict[str, Any], recv_ts: int | None, st: NormalizerStat
     ts = frame_ts(record, recv_ts, "timestamp")
     s = side(record)
     price, size = num(record, "price"), num(record, "size")
-    extra = st.extra(asset, record.get("conditionId"))
+    extra = st.extra(asset, text(record, "conditionId", required=False))
     extra["source"] = source
-    for src, dst in (("outcome", "outcome"), ("outcomeIndex", "outcome_index"), ("slug", "slug"),
-                     ("eventSlug", "event_slug"), ("name", "name"), ("pseudonym", "pseudonym")):
-        value = record.get(src)
-        if value not in (None, ""):
+    for src, dst in _DESCRIPTIVE:
+        value = scalar(record, src)
+        if value is not None:
             extra.setdefault(dst, value)
-    tx = (record.get("transactionHash") or record.get("transaction_hash") or "").lower() or None
+    tx = tx_hash(record, "transactionHash", "transaction_hash")
     st.join_tape(tx, extra)
     return [event(asset, "order.filled", ts, actor_id=wallet.lower(), side=s, price=price,
                   size=size, aggressor=True, tx_hash=tx, extra=extra)]
@@ -49,11 +51,13 @@ def wallet_trade(record: dict[str, Any], recv_ts: int | None, st: NormalizerStat
 def rtds(frame: dict[str, Any], recv_ts: int | None, st: NormalizerState) -> list[MarketEvent]:
     """An RTDS message: ``{"topic", "type", "timestamp", "payload", "connection_id"}``."""
     topic = frame.get("topic")
+    if type(topic) is not str:
+        raise FrameError(f"expected a topic name, got {preview(topic)}", field="topic")
     if topic in IGNORED_TOPICS:
         st.counters[f"rtds_ignored_{topic}"] += 1
         return []
     if topic != "activity":
-        raise FrameError(f"unknown RTDS topic {topic!r:.40}", field="topic")
+        raise FrameError(f"unknown RTDS topic {preview(topic)}", field="topic")
     kind = frame.get("type")
     if kind not in ("trades", "orders_matched"):
         st.counters["rtds_ignored_activity"] += 1

@@ -8,10 +8,48 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from horizon_flow_core.errors import FrameError
+from horizon_flow_core.event_checks import MAX_TS
 
 _SIDES = {"BUY": "buy", "SELL": "sell", "buy": "buy", "sell": "sell", "Buy": "buy",
           "Sell": "sell"}
+
+_INF = float("inf")
+#: Epoch times outside [2001-01-01, 2200-01-01] are rejected: the unit is read from the
+#: magnitude (see :func:`epoch_to_ns`), and the upper bound (the core's ``MAX_TS``, which
+#: ``check_event`` enforces) keeps ``ts`` well under 2**63.
+TS_MIN_NS = 978_307_200 * 1_000_000_000
+TS_MAX_NS = MAX_TS
+TS_MIN_S = TS_MIN_NS // 1_000_000_000
+TS_MAX_S = TS_MAX_NS // 1_000_000_000
+#: Integers orjson (and so the feed writer) can encode.
+INT_MIN = -(2**63)
+INT_END = 2**64
+
+
+def preview(value: Any, limit: int = 40) -> str:
+    """A short rendering of a bad value for an error message.
+
+    Unlike ``repr``, it cannot recurse (a 1000-deep list from orjson would
+    raise ``RecursionError``) nor fail on a huge int: containers are shown as
+    their first ``limit`` characters of JSON, or described when they cannot be
+    encoded.
+    """
+    t = type(value)
+    if t is str:
+        return repr(value[:limit]) + ("..." if len(value) > limit else "")
+    if t is int:
+        return repr(value) if value.bit_length() <= 128 else f"<int of {value.bit_length()} bits>"
+    if t is float or t is bool or value is None:
+        return repr(value)
+    if t is list or t is dict:
+        try:
+            return orjson.dumps(value)[:limit].decode("utf-8", "replace")
+        except orjson.JSONEncodeError:  # too deep, huge ints, non-str keys...
+            return f"<{'list' if t is list else 'object'} of {len(value)} items>"
+    return f"<{t.__name__}>"
 
 
 def req(d: dict[str, Any], name: str) -> Any:
@@ -22,25 +60,41 @@ def req(d: dict[str, Any], name: str) -> Any:
     return value
 
 
-def num(d: dict[str, Any], name: str, *, required: bool = True) -> float | None:
-    """A price or size: Polymarket sends decimal strings (sometimes numbers)."""
+def num(d: dict[str, Any], name: str, *, required: bool = True,
+        signed: bool = False) -> float | None:
+    """A price or size: Polymarket sends decimal strings (sometimes numbers).
+
+    Finite and non-negative (``signed`` allows negatives: fee rates, a spread).
+    Prices above 1 are not rejected here: the venue's own quotes never exceed 1,
+    and a bound belongs to the detectors, not to the decoding of the wire.
+    """
     value = d.get(name)
     if value is None or value == "":
         if required:
             raise FrameError("missing", field=name)
         return None
-    if type(value) is str:
+    t = type(value)
+    if t is str:
         try:
             out = float(value)
         except ValueError:
-            raise FrameError(f"not a decimal number: {value!r:.40}", field=name) from None
-    elif type(value) in (int, float):
-        out = float(value)
+            raise FrameError(f"not a decimal number: {preview(value)}", field=name) from None
+    elif t is float:
+        out = value
+    elif t is int:
+        try:
+            out = float(value)
+        except OverflowError:
+            raise FrameError(f"number out of range: {preview(value)}", field=name) from None
     else:
-        raise FrameError(f"expected a decimal string, got {type(value).__name__}", field=name)
-    if out != out or out in (float("inf"), float("-inf")):
-        raise FrameError(f"not a finite number: {value!r:.40}", field=name)
-    return out
+        raise FrameError(f"expected a decimal string, got {t.__name__}", field=name)
+    if 0.0 <= out < _INF:  # NaN fails every comparison
+        return out
+    if out != out or out in (_INF, -_INF):
+        raise FrameError(f"not a finite number: {preview(value)}", field=name)
+    if signed:
+        return out
+    raise FrameError(f"negative: {preview(value)}", field=name)
 
 
 def side(d: dict[str, Any], name: str = "side", *, required: bool = True) -> str | None:
@@ -51,7 +105,7 @@ def side(d: dict[str, Any], name: str = "side", *, required: bool = True) -> str
         return None
     out = _SIDES.get(value) if type(value) is str else None
     if out is None:
-        raise FrameError(f"expected BUY or SELL, got {value!r:.40}", field=name)
+        raise FrameError(f"expected BUY or SELL, got {preview(value)}", field=name)
     return out
 
 
@@ -65,20 +119,22 @@ def epoch_to_ns(value: Any, field: str) -> int:
     Polymarket mixes units (``timestamp`` is ms, ``created_at`` and
     ``match_time`` are seconds, some edited captures carry seconds in
     ``timestamp``), so the unit is read from the magnitude: a 2001-2286 date
-    has 10 digits in seconds, 13 in ms, 16 in us and 19 in ns.
+    has 10 digits in seconds, 13 in ms, 16 in us and 19 in ns. Times before
+    2001 or from 2200 on (:data:`TS_MIN_NS`, :data:`TS_MAX_NS`) are rejected.
     """
-    if type(value) is str:
+    t = type(value)
+    if t is str:
         text = value.strip()
         try:
             number = int(text) if text.isdigit() else float(text)
         except ValueError:
-            raise FrameError(f"not an epoch time: {value!r:.40}", field=field) from None
-    elif type(value) in (int, float):
+            raise FrameError(f"not an epoch time: {preview(value)}", field=field) from None
+    elif t is int or t is float:
         number = value
     else:
-        raise FrameError(f"expected an epoch time, got {type(value).__name__}", field=field)
-    if number < 0 or number != number:
-        raise FrameError(f"not an epoch time: {value!r:.40}", field=field)
+        raise FrameError(f"expected an epoch time, got {t.__name__}", field=field)
+    if not 0 < number < 1e19:  # also NaN and infinities, before any conversion
+        raise FrameError(f"not an epoch time: {preview(value)}", field=field)
     if number < 1e11:
         scale = 1_000_000_000
     elif number < 1e14:
@@ -87,10 +143,18 @@ def epoch_to_ns(value: Any, field: str) -> int:
         scale = 1_000
     else:
         scale = 1
-    if type(number) is int:
-        return number * scale
     # Fractional seconds (Data API ISO-less floats): round to the nanosecond.
-    return int(round(number * scale))
+    ns = number * scale if type(number) is int else int(round(number * scale))
+    if TS_MIN_NS <= ns <= TS_MAX_NS:
+        return ns
+    raise FrameError(f"epoch time outside 2001-2200: {preview(value)}", field=field)
+
+
+def seconds_to_ns(seconds: Any, field: str) -> int:
+    """Whole epoch seconds (a block time) to nanoseconds, within the same bounds."""
+    if type(seconds) is int and TS_MIN_S <= seconds <= TS_MAX_S:
+        return seconds * 1_000_000_000
+    raise FrameError(f"block time outside 2001-2200: {preview(seconds)}", field=field)
 
 
 def frame_ts(d: dict[str, Any], recv_ts: int | None, *names: str) -> int:
@@ -105,6 +169,7 @@ def frame_ts(d: dict[str, Any], recv_ts: int | None, *names: str) -> int:
 
 
 def text(d: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+    """An id or other string field; a JSON integer is taken as its decimal string."""
     value = d.get(name)
     if value is None or value == "":
         if required:
@@ -115,3 +180,28 @@ def text(d: dict[str, Any], name: str, *, required: bool = True) -> str | None:
     if type(value) is int:
         return str(value)
     raise FrameError(f"expected a string, got {type(value).__name__}", field=name)
+
+
+def tx_hash(d: dict[str, Any], *names: str) -> str | None:
+    """The transaction hash (lower case) from the first non-empty of ``names``, else None."""
+    for name in names:
+        value = d.get(name)
+        if value:
+            if type(value) is not str:
+                raise FrameError(f"expected a hex string, got {type(value).__name__}",
+                                 field=name)
+            return value.lower()
+    return None
+
+
+def scalar(d: dict[str, Any], name: str) -> str | int | float | bool | None:
+    """A descriptive field copied into ``extra`` as is: a JSON scalar the feed writer can
+    encode (no containers, no int beyond 64 bits, no NaN), or None when absent or empty."""
+    value = d.get(name)
+    if value is None or value == "":
+        return None
+    t = type(value)
+    if (t is str or t is bool or (t is int and INT_MIN <= value < INT_END)
+            or (t is float and value - value == 0.0)):
+        return value
+    raise FrameError(f"expected a string or number, got {preview(value)}", field=name)

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from horizon_flow_core.errors import FrameError
+from horizon_flow_core.errors import FeedError, FrameError
 from horizon_flow_core.events import MarketEvent
 
-from .convert import frame_ts, num, side, text
+from .convert import frame_ts, num, preview, side, text, tx_hash
 from .state import NormalizerState, event
 
 
@@ -44,7 +44,7 @@ def _levels(frame: dict[str, Any], name: str, *, descending: bool) -> list[tuple
         if isinstance(level, (list, tuple)) and len(level) == 2:
             level = {"price": level[0], "size": level[1]}
         if not isinstance(level, dict):
-            raise FrameError(f"expected {{price, size}}, got {level!r:.60}", field=field)
+            raise FrameError(f"expected {{price, size}}, got {preview(level, 60)}", field=field)
         try:
             p, s = num(level, "price"), num(level, "size")
         except FrameError as exc:
@@ -65,19 +65,21 @@ def book(frame: dict[str, Any], recv_ts: int | None, st: NormalizerState) -> lis
     ts = frame_ts(frame, recv_ts, "timestamp")
     bids = _levels(frame, "bids", descending=True)
     asks = _levels(frame, "asks", descending=False)
-    digest = frame.get("hash")
+    digest = text(frame, "hash", required=False)
+    condition = text(frame, "market", required=False)
+    tick = num(frame, "tick_size", required=False)
+    last = num(frame, "last_trade_price", required=False)
+    # Checked in full above, so a bad frame leaves no dedupe key behind.
     if digest and not st.seen.add(("book", asset, digest, frame.get("timestamp"))):
         st.counters["duplicate_book"] += 1
         return []
-    extra = st.extra(asset, frame.get("market"))
+    extra = st.extra(asset, condition)
     if digest:
         extra["hash"] = digest
-    tick = num(frame, "tick_size", required=False)
     if tick is not None:
         extra["tick_size"] = tick
         status = st.status(asset)
         status.tick_size, status.tick_size_ts = tick, ts
-    last = num(frame, "last_trade_price", required=False)
     if last is not None:
         extra["last_trade_price"] = last
     return [event(asset, "book.snapshot", ts, bids=bids, asks=asks, extra=extra)]
@@ -104,7 +106,7 @@ def price_change(frame: dict[str, Any], recv_ts: int | None, st: NormalizerState
                  ) -> list[MarketEvent]:
     ts = frame_ts(frame, recv_ts, "timestamp")
     stamp = frame.get("timestamp")
-    condition = frame.get("market")
+    condition = text(frame, "market", required=False)
     # Parse everything first so a bad change rejects the frame before any
     # dedupe key is remembered (a corrected re-send is then not dropped).
     parts: list[tuple[str, str, float, float, Any, float | None, float | None]] = []
@@ -118,17 +120,18 @@ def price_change(frame: dict[str, Any], recv_ts: int | None, st: NormalizerState
             try:
                 asset = text(raw, "asset_id")
                 bb, ba = _best(raw, "best_bid"), _best(raw, "best_ask")
+                digest = text(raw, "hash", required=False)
             except FrameError as exc:
                 raise _with_field_prefix(field, exc) from None
             assert asset is not None
-            parts.append((asset, s, p, z, raw.get("hash"), bb, ba))
+            parts.append((asset, s, p, z, digest, bb, ba))
     elif "changes" in frame:  # legacy documented form: one asset, a list of changes
         asset = text(frame, "asset_id")
         assert asset is not None
         changes = frame["changes"]
         if not isinstance(changes, list):
             raise FrameError("expected a list", field="changes")
-        digest = frame.get("hash")
+        digest = text(frame, "hash", required=False)
         for i, raw in enumerate(changes):
             s, p, z = _change(raw, f"changes[{i}]")
             parts.append((asset, s, p, z, f"{digest}#{i}" if digest else None, None, None))
@@ -136,7 +139,7 @@ def price_change(frame: dict[str, Any], recv_ts: int | None, st: NormalizerState
         asset = text(frame, "asset_id")
         assert asset is not None
         s, p, z = _change(frame, "price_change")
-        parts.append((asset, s, p, z, frame.get("hash"), None, None))
+        parts.append((asset, s, p, z, text(frame, "hash", required=False), None, None))
 
     out: list[MarketEvent] = []
     quotes: dict[str, tuple[float | None, float | None]] = {}
@@ -162,11 +165,11 @@ def last_trade_price(frame: dict[str, Any], recv_ts: int | None, st: NormalizerS
     assert asset is not None
     ts = frame_ts(frame, recv_ts, "timestamp")
     price, size, taker_side = num(frame, "price"), num(frame, "size"), side(frame, required=False)
-    extra = st.extra(asset, frame.get("market"))
-    fee = frame.get("fee_rate_bps")
-    if fee not in (None, ""):
-        extra["fee_rate_bps"] = num(frame, "fee_rate_bps")
-    tx = (frame.get("transaction_hash") or "").lower() or None
+    extra = st.extra(asset, text(frame, "market", required=False))
+    fee = num(frame, "fee_rate_bps", required=False, signed=True)
+    if fee is not None:
+        extra["fee_rate_bps"] = fee
+    tx = tx_hash(frame, "transaction_hash")
     if tx:
         st.tape_by_tx.put(tx, ts)
     return [event(asset, "trade.tape", ts, side=taker_side, price=price, size=size,
@@ -182,8 +185,8 @@ def best_bid_ask(frame: dict[str, Any], recv_ts: int | None, st: NormalizerState
     if bb is None and ba is None:
         st.counters["empty_best_bid_ask"] += 1
         return []
-    extra = st.extra(asset, frame.get("market"))
-    spread = num(frame, "spread", required=False)
+    extra = st.extra(asset, text(frame, "market", required=False))
+    spread = num(frame, "spread", required=False, signed=True)
     if spread is not None:
         extra["spread"] = spread
     return [event(asset, "quote.update", ts, bid=bb, ask=ba, extra=extra)]
@@ -196,8 +199,9 @@ def tick_size_change(frame: dict[str, Any], recv_ts: int | None, st: NormalizerS
     ts = frame_ts(frame, recv_ts, "timestamp")
     new = num(frame, "new_tick_size")
     num(frame, "old_tick_size", required=False)  # validated, not needed
+    condition = text(frame, "market", required=False)
     status = st.status(asset)
-    status.condition_id = frame.get("market") or status.condition_id
+    status.condition_id = condition or status.condition_id
     status.tick_size, status.tick_size_ts = new, ts
     st.counters["tick_size_change"] += 1
     return []
@@ -205,20 +209,33 @@ def tick_size_change(frame: dict[str, Any], recv_ts: int | None, st: NormalizerS
 
 def _assets(frame: dict[str, Any]) -> list[str]:
     raw = frame.get("assets_ids") or frame.get("clob_token_ids") or []
-    if not isinstance(raw, list) or not all(isinstance(a, (str, int)) for a in raw):
+    if not isinstance(raw, list):
         raise FrameError("expected a list of token ids", field="assets_ids")
-    return [str(a) for a in raw]
+    out: list[str] = []
+    for token in raw:
+        if type(token) is str:
+            out.append(token)
+        elif type(token) is int:
+            out.append(str(token))
+        else:
+            raise FrameError(f"expected a token id, got {preview(token)}", field="assets_ids")
+    return out
 
 
 def new_market(frame: dict[str, Any], recv_ts: int | None, st: NormalizerState
                ) -> list[MarketEvent]:
     ts = frame_ts(frame, recv_ts, "timestamp")
     assets = _assets(frame)
-    st.token_map.add_new_market_frame(frame)
     tick = num(frame, "order_price_min_tick_size", required=False)
+    condition = text(frame, "condition_id", required=False) or text(frame, "market",
+                                                                     required=False)
+    try:
+        st.token_map.add_new_market_frame(frame)
+    except FeedError as exc:
+        raise FrameError(exc.reason, field=exc.field) from None
     for asset in assets:
         status = st.status(asset)
-        status.condition_id = frame.get("condition_id") or frame.get("market")
+        status.condition_id = condition
         status.listed_ts = ts
         if tick is not None:
             status.tick_size, status.tick_size_ts = tick, ts
@@ -230,12 +247,14 @@ def market_resolved(frame: dict[str, Any], recv_ts: int | None, st: NormalizerSt
                     ) -> list[MarketEvent]:
     ts = frame_ts(frame, recv_ts, "timestamp")
     winner = text(frame, "winning_asset_id", required=False)
+    condition = text(frame, "market", required=False)
+    outcome = text(frame, "winning_outcome", required=False)
     for asset in _assets(frame):
         status = st.status(asset)
-        status.condition_id = frame.get("market") or status.condition_id
+        status.condition_id = condition or status.condition_id
         status.resolved, status.resolved_ts = True, ts
         status.winner = (asset == winner) if winner else None
-        status.winning_outcome = frame.get("winning_outcome")
+        status.winning_outcome = outcome
     st.counters["market_resolved"] += 1
     return []
 

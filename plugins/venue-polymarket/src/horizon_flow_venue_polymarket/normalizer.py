@@ -37,6 +37,7 @@ from . import activity, market_channel, user_channel
 from .chain.contracts import exchanges_from_addresses
 from .chain.fills import chain_log
 from .config import PolymarketConfig
+from .convert import preview
 from .lru import SeenKeys
 from .state import VENUE, MarketStatus, NormalizerState
 from .tokens import TokenMap
@@ -102,7 +103,7 @@ class PolymarketNormalizer:
             try:
                 frame = orjson.loads(stripped)
             except orjson.JSONDecodeError:
-                raise FrameError(f"not JSON and not a heartbeat: {stripped!r:.60}") from None
+                raise FrameError(f"not JSON and not a heartbeat: {preview(stripped, 60)}") from None
         if isinstance(frame, list):
             out: list[MarketEvent] = []
             for i, item in enumerate(frame):
@@ -121,9 +122,9 @@ class PolymarketNormalizer:
         st = self.state
         event_type = frame.get("event_type")
         if event_type is not None:
-            handler = _HANDLERS.get(event_type)
+            handler = _HANDLERS.get(event_type) if type(event_type) is str else None
             if handler is None:
-                raise FrameError(f"unknown event_type {event_type!r:.40}", field="event_type")
+                raise FrameError(f"unknown event_type {preview(event_type)}", field="event_type")
             return handler(frame, recv_ts, st)
         if "topics" in frame and "address" in frame:
             return chain_log(frame, recv_ts, st)

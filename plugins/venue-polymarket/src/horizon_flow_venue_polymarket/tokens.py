@@ -23,6 +23,8 @@ import orjson
 
 from horizon_flow_core.errors import FeedError
 
+from .convert import preview
+
 
 @attrs.frozen
 class TokenInfo:
@@ -60,17 +62,35 @@ def _json_list(value: Any, field: str) -> list[Any]:
         try:
             decoded = orjson.loads(value)
         except orjson.JSONDecodeError:
-            raise FeedError(f"not a JSON-encoded list: {value!r:.60}", field=field) from None
+            raise FeedError(f"not a JSON-encoded list: {preview(value, 60)}", field=field) from None
         if isinstance(decoded, list):
             return decoded
-    raise FeedError(f"expected a list or a JSON-encoded list, got {value!r:.60}", field=field)
+    raise FeedError(f"expected a list or a JSON-encoded list, got {preview(value, 60)}",
+                    field=field)
 
 
 def _float_or_none(value: Any) -> float | None:
     try:
-        return float(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
+        out = float(value) if value not in (None, "") else None
+    except (TypeError, ValueError, OverflowError):
         return None
+    return out if out is None or out - out == 0.0 else None  # no NaN or infinity
+
+
+def _str_or_none(value: Any, field: str) -> str | None:
+    """A metadata string (id, slug, outcome...); a JSON number is taken as its text."""
+    if value is None or value == "":
+        return None
+    t = type(value)
+    if t is str:
+        return value
+    if t is int or t is float or t is bool:
+        return str(value)
+    raise FeedError(f"expected a string, got {preview(value)}", field=field)
+
+
+#: How deep :meth:`TokenMap.load_payload` walks (a list of Gamma events of markets is 4).
+_MAX_PAYLOAD_DEPTH = 8
 
 
 class TokenMap:
@@ -111,9 +131,16 @@ class TokenMap:
         return iter(self._by_token[k] for k in sorted(self._by_token))
 
     # -- loaders -----------------------------------------------------------------
-    def add_market_pair(self, tokens: list[str], outcomes: list[Any], *, condition_id: str | None,
-                        slug: str | None, question: str | None, neg_risk: bool | None,
+    def add_market_pair(self, tokens: list[str], outcomes: list[Any], *, condition_id: Any,
+                        slug: Any, question: Any, neg_risk: Any,
                         tick_size: float | None) -> int:
+        """Add one market's tokens; the metadata fields are checked to be strings
+        (:class:`FeedError` naming the field), as they end up in events' ``extra``."""
+        condition_id = _str_or_none(condition_id, "condition_id")
+        slug = _str_or_none(slug, "slug")
+        question = _str_or_none(question, "question")
+        neg_risk = neg_risk if type(neg_risk) is bool else None
+        outcomes = [o if o == "" else _str_or_none(o, "outcomes") for o in outcomes]
         added = 0
         pair = [t for t in tokens if t]
         for index, token in enumerate(tokens):
@@ -122,10 +149,9 @@ class TokenMap:
             outcome = outcomes[index] if index < len(outcomes) else None
             complement = next((t for t in pair if t != token), None) if len(pair) == 2 else None
             self.add(TokenInfo(
-                token_id=str(token), condition_id=condition_id,
-                outcome=str(outcome) if outcome is not None else None, outcome_index=index,
-                slug=slug or None, question=question or None, neg_risk=neg_risk,
-                tick_size=tick_size, complement=str(complement) if complement else None))
+                token_id=token, condition_id=condition_id, outcome=outcome,
+                outcome_index=index, slug=slug, question=question, neg_risk=neg_risk,
+                tick_size=tick_size, complement=complement))
             added += 1
         return added
 
@@ -135,7 +161,8 @@ class TokenMap:
         if not isinstance(tokens, list):
             raise FeedError("expected a list", field="tokens")
         return self.add_market_pair(
-            [str(t.get("token_id") or "") for t in tokens if isinstance(t, dict)],
+            [_str_or_none(t.get("token_id"), "tokens.token_id") or ""
+             for t in tokens if isinstance(t, dict)],
             [t.get("outcome") for t in tokens if isinstance(t, dict)],
             condition_id=market.get("condition_id"), slug=market.get("market_slug"),
             question=market.get("question"), neg_risk=market.get("neg_risk"),
@@ -143,7 +170,8 @@ class TokenMap:
 
     def add_gamma_market(self, market: dict[str, Any]) -> int:
         """One Gamma market: ``clobTokenIds`` and ``outcomes`` are JSON-encoded strings."""
-        tokens = [str(t) for t in _json_list(market.get("clobTokenIds"), "clobTokenIds")]
+        tokens = [_str_or_none(t, "clobTokenIds") or ""
+                  for t in _json_list(market.get("clobTokenIds"), "clobTokenIds")]
         outcomes = _json_list(market.get("outcomes"), "outcomes")
         return self.add_market_pair(
             tokens, outcomes, condition_id=market.get("conditionId"), slug=market.get("slug"),
@@ -154,23 +182,25 @@ class TokenMap:
         """A market-channel ``new_market`` frame (``custom_feature_enabled``)."""
         tokens = frame.get("clob_token_ids") or frame.get("assets_ids") or []
         return self.add_market_pair(
-            [str(t) for t in _json_list(tokens, "assets_ids")],
+            [_str_or_none(t, "assets_ids") or "" for t in _json_list(tokens, "assets_ids")],
             _json_list(frame.get("outcomes"), "outcomes"),
             condition_id=frame.get("condition_id") or frame.get("market"),
             slug=frame.get("slug"), question=frame.get("question"), neg_risk=None,
             tick_size=_float_or_none(frame.get("order_price_min_tick_size")))
 
-    def load_payload(self, payload: Any) -> int:
+    def load_payload(self, payload: Any, _depth: int = 0) -> int:
         """Any metadata payload: a CLOB page ``{"data": [...]}``, a list, or one market.
 
         CLOB entries (``condition_id`` + ``tokens``) and Gamma entries
         (``conditionId`` + ``clobTokenIds``) are told apart by their keys;
         Gamma events (``markets: [...]``) are walked. Returns tokens added.
         """
+        if _depth > _MAX_PAYLOAD_DEPTH:
+            raise FeedError("market metadata nested too deep")
         if isinstance(payload, dict) and isinstance(payload.get("data"), list):
-            return self.load_payload(payload["data"])
+            return self.load_payload(payload["data"], _depth + 1)
         if isinstance(payload, list):
-            return sum(self.load_payload(item) for item in payload)
+            return sum(self.load_payload(item, _depth + 1) for item in payload)
         if not isinstance(payload, dict):
             raise FeedError(f"expected market metadata, got {type(payload).__name__}")
         if "tokens" in payload and "condition_id" in payload:
@@ -178,7 +208,7 @@ class TokenMap:
         if "clobTokenIds" in payload:
             return self.add_gamma_market(payload)
         if isinstance(payload.get("markets"), list):  # a Gamma event
-            return self.load_payload(payload["markets"])
+            return self.load_payload(payload["markets"], _depth + 1)
         raise FeedError("not CLOB or Gamma market metadata (no tokens/clobTokenIds)")
 
     @classmethod

@@ -35,7 +35,7 @@ from typing import Any
 from horizon_flow_core.errors import FrameError
 from horizon_flow_core.events import MarketEvent
 
-from .convert import epoch_to_ns, frame_ts, num, opposite, side, text
+from .convert import epoch_to_ns, frame_ts, num, opposite, preview, scalar, side, text, tx_hash
 from .state import NormalizerState, event
 
 
@@ -45,9 +45,20 @@ def _address(frame: dict[str, Any], name: str) -> str:
     return value.lower()
 
 
+def _kind(kind_raw: str, status: str, frame: dict[str, Any]) -> str:
+    if kind_raw == "PLACEMENT":
+        return "order.placed"
+    if kind_raw == "CANCELLATION" or status.upper().startswith("CANCELED"):
+        return "order.canceled"
+    if kind_raw == "UPDATE":
+        return "order.amended"
+    raise FrameError(f"unknown order message type {preview(frame.get('type'))}", field="type")
+
+
 def order(frame: dict[str, Any], recv_ts: int | None, st: NormalizerState) -> list[MarketEvent]:
-    kind_raw = str(frame.get("type") or "").upper()
-    status = str(frame.get("status") or "")
+    kind_raw = (text(frame, "type", required=False) or "").upper()
+    status = text(frame, "status", required=False) or ""
+    kind = _kind(kind_raw, status, frame)
     asset = text(frame, "asset_id")
     order_id = text(frame, "id")
     assert asset is not None and order_id is not None
@@ -58,30 +69,27 @@ def order(frame: dict[str, Any], recv_ts: int | None, st: NormalizerState) -> li
     original = num(frame, "original_size")
     matched = num(frame, "size_matched", required=False) or 0.0
     assert original is not None
-    extra = st.extra(asset, frame.get("market"))
+    extra = st.extra(asset, text(frame, "market", required=False))
     for name in ("order_type", "outcome", "owner"):
-        if frame.get(name):
-            extra[name] = frame[name]
+        value = scalar(frame, name)
+        if value:
+            extra[name] = value
     if status:
         extra["status"] = status
-    if frame.get("created_at") not in (None, "", "0"):
+    if frame.get("created_at") not in (None, "", 0, "0"):
         extra["created_at"] = epoch_to_ns(frame["created_at"], "created_at")
     remaining = max(original - matched, 0.0)
     key = ("order_matched", order_id)
     previous = st.trade_status.get(key)
     st.trade_status.put(key, matched)
-    if kind_raw == "PLACEMENT":
-        return [event(asset, "order.placed", ts, actor_id=actor, order_id=order_id, side=s,
+    if kind == "order.placed":
+        return [event(asset, kind, ts, actor_id=actor, order_id=order_id, side=s,
                       price=price, size=original, extra=extra)]
-    if kind_raw == "CANCELLATION" or status.upper().startswith("CANCELED"):
-        return [event(asset, "order.canceled", ts, actor_id=actor, order_id=order_id, side=s,
-                      price=price, size=remaining, extra=extra)]
-    if kind_raw == "UPDATE":
+    if kind == "order.amended":
         extra["size_matched"] = matched
         extra["filled_delta"] = matched - (previous if isinstance(previous, float) else 0.0)
-        return [event(asset, "order.amended", ts, actor_id=actor, order_id=order_id, side=s,
-                      price=price, size=remaining, extra=extra)]
-    raise FrameError(f"unknown order message type {frame.get('type')!r:.40}", field="type")
+    return [event(asset, kind, ts, actor_id=actor, order_id=order_id, side=s,
+                  price=price, size=remaining, extra=extra)]
 
 
 def trade(frame: dict[str, Any], recv_ts: int | None, st: NormalizerState) -> list[MarketEvent]:
@@ -93,6 +101,12 @@ def trade(frame: dict[str, Any], recv_ts: int | None, st: NormalizerState) -> li
     assert taker_side is not None
     taker_price = num(frame, "price")
     ts = frame_ts(frame, recv_ts, "match_time", "timestamp")
+    taker_order = text(frame, "taker_order_id", required=False)
+    condition = text(frame, "market", required=False)
+    trader_side = scalar(frame, "trader_side")
+    taker_fee = num(frame, "fee_rate_bps", required=False, signed=True)
+    tx = tx_hash(frame, "transaction_hash")
+    status = text(frame, "status", required=False) or ""
     makers = frame.get("maker_orders")
     if not isinstance(makers, list) or not makers:
         raise FrameError("missing or empty; a trade needs its maker orders", field="maker_orders")
@@ -106,45 +120,43 @@ def trade(frame: dict[str, Any], recv_ts: int | None, st: NormalizerState) -> li
             m_side = side(m, required=False)
             parsed.append((_address(m, "maker_address"), m_asset, text(m, "order_id"),
                            num(m, "price"), num(m, "matched_amount"), m_side,
-                           m.get("fee_rate_bps")))
+                           num(m, "fee_rate_bps", required=False, signed=True)))
         except FrameError as exc:
             raise FrameError(exc.reason, field=f"{field}.{exc.field}") from None
 
-    status = str(frame.get("status") or "")
     first = st.trade_status.get(("trade", trade_id)) is None
     st.trade_status.put(("trade", trade_id), status or "?")
     if not first:
         st.counters["trade_status_update"] += 1
         return []
 
-    tx = (frame.get("transaction_hash") or "").lower() or None
     out: list[MarketEvent] = []
     for maker, m_asset, m_order, m_price, m_size, m_side, m_fee in parsed:
         complementary = m_asset != asset
         if m_side is None:  # older frames: derive from the taker's side
             m_side = taker_side if complementary else opposite(taker_side)
-        base = st.extra(m_asset, frame.get("market"))
+        base = st.extra(m_asset, condition)
         base["source"] = "user"
         base["trade_id"] = trade_id
         if status:
             base["status"] = status
-        if frame.get("trader_side"):
-            base["trader_side"] = frame["trader_side"]
+        if trader_side:
+            base["trader_side"] = trader_side
         st.join_tape(tx, base)
         if complementary:
             base.update(complementary=True, taker_asset_id=asset, taker_side=taker_side,
                         taker_price=taker_price)
         maker_extra = dict(base, leg="maker")
-        if m_fee not in (None, ""):
-            maker_extra["fee_rate_bps"] = float(m_fee)
+        if m_fee is not None:
+            maker_extra["fee_rate_bps"] = m_fee
         taker_extra = dict(base, leg="taker")
-        if frame.get("fee_rate_bps") not in (None, ""):
-            taker_extra["fee_rate_bps"] = num(frame, "fee_rate_bps")
+        if taker_fee is not None:
+            taker_extra["fee_rate_bps"] = taker_fee
         out.append(event(m_asset, "order.filled", ts, actor_id=maker, counterparty_id=taker,
                          order_id=m_order, side=m_side, price=m_price, size=m_size,
                          aggressor=False, tx_hash=tx, extra=maker_extra))
         out.append(event(m_asset, "order.filled", ts, actor_id=taker, counterparty_id=maker,
-                         order_id=frame.get("taker_order_id"), side=opposite(m_side),
+                         order_id=taker_order, side=opposite(m_side),
                          price=m_price, size=m_size, aggressor=True, tx_hash=tx,
                          extra=taker_extra))
     return out

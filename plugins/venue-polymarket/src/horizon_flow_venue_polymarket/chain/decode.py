@@ -29,6 +29,7 @@ import attrs
 
 from horizon_flow_core.errors import FrameError
 
+from ..convert import preview
 from . import contracts as c
 from .contracts import Exchange
 
@@ -94,15 +95,32 @@ def _hex(value: Any) -> str:
     raise TypeError(f"expected hex, got {type(value).__name__}")
 
 
-def _int(value: Any, field: str) -> int:
+_INT64_MAX = 2**63 - 1
+
+
+def uint_field(value: Any, field: str) -> int:
+    """A non-negative integer (block number, log index, block time...) below 2**63,
+    from an int or a hex / decimal string."""
     if type(value) is int:
-        return value
-    if isinstance(value, str):
+        out = value
+    elif isinstance(value, str):
         try:
-            return int(value, 16) if value.startswith(("0x", "0X")) else int(value)
+            out = int(value, 16) if value.startswith(("0x", "0X")) else int(value)
         except ValueError:
-            raise FrameError(f"not an integer: {value!r:.40}", field=field) from None
-    raise FrameError(f"expected an integer, got {type(value).__name__}", field=field)
+            raise FrameError(f"not an integer: {preview(value)}", field=field) from None
+    else:
+        raise FrameError(f"expected an integer, got {type(value).__name__}", field=field)
+    if 0 <= out <= _INT64_MAX:
+        return out
+    raise FrameError(f"integer out of range: {preview(value)}", field=field)
+
+
+def _hex_field(value: Any, field: str) -> str:
+    """:func:`_hex` of a log field, naming the field when it is not hex text."""
+    try:
+        return _hex(value)
+    except TypeError as exc:
+        raise FrameError(str(exc), field=field) from None
 
 
 def plain_log(log: Mapping[str, Any]) -> dict[str, Any]:
@@ -159,7 +177,8 @@ def _price(numerator: int, denominator: int) -> float:
 
 def log_key(log: Mapping[str, Any]) -> tuple[str, int]:
     """(transaction hash, log index): the identity of a log, for dedupe."""
-    return (_hex(log.get("transactionHash") or "0x"), _int(log.get("logIndex", 0), "logIndex"))
+    return (_hex(log.get("transactionHash") or "0x"),
+            uint_field(log.get("logIndex", 0), "logIndex"))
 
 
 def decode_log(log: Mapping[str, Any], exchanges: Mapping[str, Exchange] | None = None
@@ -174,23 +193,24 @@ def decode_log(log: Mapping[str, Any], exchanges: Mapping[str, Exchange] | None 
     topics_raw = log.get("topics")
     if not isinstance(topics_raw, (list, tuple)) or not topics_raw:
         raise FrameError("missing or empty", field="topics")
-    try:
-        topics = [_hex(t) for t in topics_raw]
-        address = str(log.get("address") or "").lower()
-        data = _hex(log.get("data") or "0x")
-        tx_hash = _hex(log.get("transactionHash") or "")
-    except TypeError as exc:
-        raise FrameError(str(exc), field="topics") from None
+    topics = [_hex_field(t, "topics") for t in topics_raw]
+    address_raw = log.get("address") or ""
+    if type(address_raw) is not str:
+        raise FrameError(f"expected a hex string, got {type(address_raw).__name__}",
+                         field="address")
+    address = address_raw.lower()
+    data = _hex_field(log.get("data") or "0x", "data")
+    tx_hash = _hex_field(log.get("transactionHash") or "", "transactionHash")
     topic0 = topics[0]
     if topic0 not in c.SIGNATURES:
         return None
     if not address:
         raise FrameError("missing", field="address")
-    block_number = _int(log.get("blockNumber"), "blockNumber") if log.get(
-        "blockNumber") is not None else -1
-    log_index = _int(log.get("logIndex"), "logIndex") if log.get("logIndex") is not None else -1
+    raw_block, raw_index = log.get("blockNumber"), log.get("logIndex")
+    block_number = uint_field(raw_block, "blockNumber") if raw_block is not None else -1
+    log_index = uint_field(raw_index, "logIndex") if raw_index is not None else -1
     ts_raw = log.get("blockTimestamp")
-    block_ts = _int(ts_raw, "blockTimestamp") if ts_raw is not None else None
+    block_ts = uint_field(ts_raw, "blockTimestamp") if ts_raw is not None else None
     known = (exchanges or {}).get(address)
     neg_risk = known.neg_risk if known is not None else None
 

@@ -25,9 +25,9 @@ from typing import Any
 from horizon_flow_core.errors import FrameError
 from horizon_flow_core.events import MarketEvent
 
-from ..convert import opposite
+from ..convert import opposite, seconds_to_ns
 from ..state import NormalizerState, event
-from .decode import ChainFill, ChainMatch, decode_log, log_key
+from .decode import ChainFill, ChainMatch, decode_log, log_key, uint_field
 
 _INT64 = 2**63
 
@@ -65,12 +65,16 @@ def _tx_info(log: Mapping[str, Any]) -> dict[str, Any] | None:
     if not isinstance(raw, dict):
         return None
     out: dict[str, Any] = {}
-    for src, dst in (("gasPrice", "gas_price"), ("nonce", "nonce"), ("from", "from")):
+    for src, dst in (("gasPrice", "gas_price"), ("nonce", "nonce")):
         value = raw.get(src)
-        if isinstance(value, str) and value.startswith("0x") and dst != "from":
-            value = int(value, 16)
         if value is not None:
-            out[dst] = value.lower() if dst == "from" else value
+            out[dst] = uint_field(value, f"_tx.{src}")
+    sender = raw.get("from")
+    if sender is not None:
+        if type(sender) is not str:
+            raise FrameError(f"expected an address, got {type(sender).__name__}",
+                             field="_tx.from")
+        out["from"] = sender.lower()
     return out
 
 
@@ -96,8 +100,10 @@ def chain_log(log: dict[str, Any], recv_ts: int | None, st: NormalizerState
     if seconds is None:
         raise FrameError(f"no time for block {decoded.block_number}: record logs with "
                          "blockTimestamp or give a block timestamp map", field="blockTimestamp")
+    ts = seconds_to_ns(seconds, "blockTimestamp")
+    tx_info = _tx_info(log)
     # Remembered only once the log is known good, so a corrected re-send is not dropped.
     if not st.seen.add(("log",) + log_key(log)):
         st.counters["duplicate_log"] += 1
         return []
-    return fill_events(decoded, seconds * 1_000_000_000, st, _tx_info(log))
+    return fill_events(decoded, ts, st, tx_info)
