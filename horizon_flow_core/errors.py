@@ -7,6 +7,9 @@ CLI prints that line and exits non-zero instead of a traceback.
 
 from __future__ import annotations
 
+import reprlib
+from typing import Any, Final
+
 
 class FlowError(Exception):
     """Base class of every expected horizon-flow error."""
@@ -58,3 +61,35 @@ class StoreError(FlowError):
 
 class AuditChainError(FlowError):
     """The audit chain does not verify."""
+
+
+class _Preview(reprlib.Repr):
+    """``repr`` bounded in depth, length and integer size: safe on any decoded JSON."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 3
+        self.maxstring = 80
+        self.maxother = 80
+        self.maxlong = 60
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 200:  # repr() of a huge int is slow, or refused past 4300 digits
+            return f"<{x.bit_length()}-bit integer>"
+        return super().repr_int(x, level)
+
+
+_PREVIEW: Final = _Preview()
+
+
+def preview(value: Any, limit: int = 40) -> str:
+    """A short repr of a bad value for an error message: never recurses, never raises.
+
+    ``repr`` of a 1000-deep list (orjson decodes nesting up to 1024) raises
+    RecursionError, and of an integer of more than 4300 digits ValueError; an
+    error message about a malformed frame must not fail itself.
+    """
+    try:
+        return _PREVIEW.repr(value)[:limit]
+    except Exception:  # an object (not decoded JSON) that cannot print itself
+        return f"<{type(value).__name__}>"

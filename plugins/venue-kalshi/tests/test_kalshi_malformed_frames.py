@@ -170,7 +170,7 @@ REJECTS: list[tuple[str, Any, int | None, str, str]] = [
     ("K8 seq 10**30", {**trade(), "seq": 10**30}, T0, "seq", "integer in [0, 2**63-2]"),
     ("K8 sid 2**64-1", {**delta(), "sid": 2**64 - 1}, T0, "sid", "integer in [0, 2**63-2]"),
     ("K8 fill seq huge", {**fill(), "seq": 10**30}, T0, "seq", "integer in [0, 2**63-2]"),
-    ("subaccount huge int", fill(subaccount=10**5000), T0, "msg.subaccount", "bits"),
+    ("subaccount huge int", fill(subaccount=10**5000), T0, "msg.subaccount", "bit integer"),
     ("fill subaccount 2**64", fill(subaccount_number=2**64), T0, "msg.subaccount_number",
      "subaccount number"),
     ("order status not a string", user_order(status=10**30), T0, "msg.status",
@@ -326,17 +326,6 @@ def test_values_at_the_limits_are_accepted(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- units
-
-
-def test_preview_never_recurses_or_prints_huge_integers() -> None:
-    nested: Any = 1
-    for _ in range(5000):
-        nested = [nested]
-    assert units.preview(nested) == "a list of 1"
-    assert units.preview({"a": 1}) == "a dict of 1"
-    assert units.preview(10**5000) == f"an integer of {(10**5000).bit_length()} bits"
-    assert units.preview("x" * 100) == repr("x" * 40) + "..."
-    assert units.preview(None) == "None" and units.preview(True) == "True"
 
 
 def test_unit_helpers() -> None:

@@ -7,12 +7,11 @@ comparisons (did the price change?) and sums (level totals) are exact.
 
 from __future__ import annotations
 
-import reprlib
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-from horizon_flow_core.errors import FrameError
+from horizon_flow_core.errors import FrameError, preview
 
 VENUE: Final = "hyperliquid"
 
@@ -37,33 +36,6 @@ MAX_EXTRA_DEPTH: Final = 128
 # many of them (level totals) stay finite too.
 _DEC_MAX: Final = Decimal("1e300")
 _PLAIN: Final = frozenset({str, float, bool, type(None)})
-
-
-class _Preview(reprlib.Repr):
-    """``repr`` bounded in depth, length and integer size: safe on any decoded JSON."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.maxlevel = 3
-        self.maxstring = 80
-        self.maxother = 80
-        self.maxlong = 60
-
-    def repr_int(self, x: int, level: int) -> str:
-        if x.bit_length() > 200:  # repr() of a huge int is slow or refused
-            return f"<{x.bit_length()}-bit integer>"
-        return super().repr_int(x, level)
-
-
-_PREVIEW: Final = _Preview()
-
-
-def preview(value: Any, limit: int = 40) -> str:
-    """A short repr of ``value`` for error messages (never recurses, never raises)."""
-    try:
-        return _PREVIEW.repr(value)[:limit]
-    except Exception:  # an object (not decoded JSON) that cannot print itself
-        return f"<{type(value).__name__}>"
 
 
 def uint(value: str) -> int | None:

@@ -24,7 +24,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-from horizon_flow_core.errors import FrameError
+from horizon_flow_core.errors import FrameError, preview
 
 ONE: Final = Decimal(1)
 ZERO: Final = Decimal(0)
@@ -44,26 +44,6 @@ _MAX_EPOCH_DIGITS: Final = len(str(MAX_TS_NS))
 
 def _bad(field: str, reason: str) -> FrameError:
     return FrameError(reason, field=field)
-
-
-def preview(value: Any, limit: int = 40) -> str:
-    """A short description of any JSON value for an error message.
-
-    Unlike ``repr`` it never recurses (a 1000-deep list would raise
-    RecursionError) and never prints a huge integer (``repr`` of one with more
-    than 4300 digits raises ValueError).
-    """
-    kind = type(value)
-    if kind is str:
-        return repr(value[:limit]) + ("..." if len(value) > limit else "")
-    if kind is int:
-        bits = value.bit_length()
-        return repr(value) if bits <= 128 else f"an integer of {bits} bits"
-    if kind is float or kind is bool or value is None:
-        return repr(value)
-    if kind is list or kind is dict or kind is tuple:
-        return f"a {kind.__name__} of {len(value)}"
-    return f"a {kind.__name__}"
 
 
 def is_ascii_digits(s: str) -> bool:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
-from horizon_flow_core.errors import FrameError
+from horizon_flow_core.errors import FrameError, preview
 from horizon_flow_core.event_checks import MAX_TS
 
 _SIDES = {"BUY": "buy", "SELL": "sell", "buy": "buy", "sell": "sell", "Buy": "buy",
@@ -27,29 +25,6 @@ TS_MAX_S = TS_MAX_NS // 1_000_000_000
 #: Integers orjson (and so the feed writer) can encode.
 INT_MIN = -(2**63)
 INT_END = 2**64
-
-
-def preview(value: Any, limit: int = 40) -> str:
-    """A short rendering of a bad value for an error message.
-
-    Unlike ``repr``, it cannot recurse (a 1000-deep list from orjson would
-    raise ``RecursionError``) nor fail on a huge int: containers are shown as
-    their first ``limit`` characters of JSON, or described when they cannot be
-    encoded.
-    """
-    t = type(value)
-    if t is str:
-        return repr(value[:limit]) + ("..." if len(value) > limit else "")
-    if t is int:
-        return repr(value) if value.bit_length() <= 128 else f"<int of {value.bit_length()} bits>"
-    if t is float or t is bool or value is None:
-        return repr(value)
-    if t is list or t is dict:
-        try:
-            return orjson.dumps(value)[:limit].decode("utf-8", "replace")
-        except orjson.JSONEncodeError:  # too deep, huge ints, non-str keys...
-            return f"<{'list' if t is list else 'object'} of {len(value)} items>"
-    return f"<{t.__name__}>"
 
 
 def req(d: dict[str, Any], name: str) -> Any:
