@@ -14,6 +14,7 @@ import re
 from typing import Any, Final
 
 from horizon_flow_core.errors import FrameError
+from horizon_flow_core.event_checks import MAX_TS
 
 from .fields import preview
 
@@ -22,7 +23,7 @@ _NS_PER_S: Final = 1_000_000_000
 
 #: Times are accepted after the epoch and before 2200-01-01T00:00:00Z (well
 #: inside a signed 64-bit count of nanoseconds); anything else is a bad field.
-MAX_NS: Final = 7_258_118_400 * _NS_PER_S
+MAX_NS: Final = MAX_TS  # the core's bound on event times (2200-01-01)
 _MAX_MS: Final = MAX_NS // _NS_PER_MS
 _MIN_YEAR: Final = 1970
 _MAX_YEAR: Final = 2199

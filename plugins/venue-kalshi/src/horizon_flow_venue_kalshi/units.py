@@ -25,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from horizon_flow_core.errors import FrameError, preview
+from horizon_flow_core.event_checks import MAX_TS
 
 ONE: Final = Decimal(1)
 ZERO: Final = Decimal(0)
@@ -33,7 +34,7 @@ _NS_PER_S: Final = 1_000_000_000
 _NS_PER_MS: Final = 1_000_000
 
 #: the latest time accepted anywhere: 2200-01-01T00:00:00Z in ns (2**63 is in 2262)
-MAX_TS_NS: Final = calendar.timegm((2200, 1, 1, 0, 0, 0, 0, 0, 0)) * _NS_PER_S
+MAX_TS_NS: Final = MAX_TS  # the core's bound on event times (2200-01-01)
 #: numbers are refused from 10**30 on (``Decimal.adjusted`` is the exponent of the
 #: leading digit): far beyond any price, count or volume, and float() of them is finite
 _MAX_ADJUSTED: Final = 29
