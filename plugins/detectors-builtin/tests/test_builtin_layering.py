@@ -161,3 +161,45 @@ def test_evict_idle_drops_state():
     assert det._traders
     det.evict_idle(s.now + 1)
     assert not det._traders and not det._identified
+
+
+def worked_in_pieces(*, layer_fill: float = 0.0) -> Script:
+    """The genuine sell of 90 fills in two pieces; two layers go in before the first
+    piece and one more between the pieces, then all three are cancelled. A
+    ``layer_fill`` executes that much of the first layer on the way."""
+    s = Script()
+    s.at(0).place("layerer", "genuine", "sell", 0.52, 90.0)
+    s.at(100).place("layerer", "L0", "buy", 0.49, 1000.0)
+    s.place("layerer", "L1", "buy", 0.48, 1000.0)
+    s.at(200).execute(taker="b1", maker="layerer", maker_oid="genuine", side="buy", price=0.52,
+                      size=30.0)
+    s.at(300).place("layerer", "L2", "buy", 0.47, 1000.0)
+    s.at(600).execute(taker="b2", maker="layerer", maker_oid="genuine", side="buy", price=0.52,
+                      size=60.0)
+    if layer_fill:
+        s.at(700).execute(taker="s1", maker="layerer", maker_oid="L0", side="sell",
+                          price=0.49, size=layer_fill)
+    for i in range(3):
+        s.at(1000 + 100 * i).cancel(f"L{i}")
+    return s
+
+
+def test_layer_added_while_the_genuine_order_is_worked_counts():
+    # L2 went in after the first piece but before the second: it rested against the
+    # second piece, so it is a layer (before, the episode had only L0 and L1)
+    (f,) = drive(LayeringDetector(), worked_in_pieces().events)
+    ev = f.evidence
+    assert ev["layer_order_ids"] == ["L0", "L1", "L2"] and ev["executed"] == 90.0
+    assert ev["execution_order_ids"] == ["genuine"] and ev["layers_partly_filled"] == 0.0
+
+
+def test_layer_touched_by_a_small_fill_keeps_the_episode():
+    (f,) = drive(LayeringDetector(), worked_in_pieces(layer_fill=20.0).events)
+    assert f.evidence["layers_partly_filled"] == 20.0
+    assert f.evidence["layer_sizes"] == [980.0, 1000.0, 1000.0]
+    # a layer trading like a bona fide quote (over 10% of the resting layers) ends it
+    assert drive(LayeringDetector(), worked_in_pieces(layer_fill=400.0).events) == []
+    tolerant = LayeringDetector(LayeringConfig(max_layer_fill_ratio=0.5))
+    assert len(drive(tolerant, worked_in_pieces(layer_fill=400.0).events)) == 1
+    with pytest.raises(ValueError, match="max_layer_fill_ratio"):
+        LayeringConfig(max_layer_fill_ratio=1.5)

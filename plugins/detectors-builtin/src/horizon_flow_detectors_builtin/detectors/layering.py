@@ -16,6 +16,9 @@ execution side stays above ``max_two_sided_ratio`` of the layers). A
 market maker that cancels to *requote* puts the same side back at once: an
 episode that passes is held ``requote_window_ms`` and dropped if the actor
 re-places more than ``max_requote_ratio`` of the layered size on that side.
+A genuine order worked in pieces keeps one episode, and orders placed
+before its latest piece count as layers; a small fill on a layer (at most
+``max_layer_fill_ratio`` of the actor's resting size there) does not end it.
 
 Anonymous venues: the same shape in the book alone: ``min_layers`` levels on
 one side that gained size and lost it untraded within ``cancel_within_ms`` of
@@ -43,6 +46,7 @@ from ..common import (
     Verdict,
     at_least,
     evaluate,
+    fraction,
     make_finding,
     ms,
     ms_to_ns,
@@ -82,6 +86,11 @@ class LayeringConfig:
     max_requote_ratio: float = attrs.field(default=0.5, validator=non_negative)
     #: Smallest order counted as a layer.
     min_layer_size: float = attrs.field(default=0.0, validator=non_negative)
+    #: A layer partly executed while the episode is open keeps it open while the
+    #: executed share of the actor's resting size on the layer side stays at or
+    #: below this (a stray touch); above it the orders trade like bona fide
+    #: quotes and the episode ends.
+    max_layer_fill_ratio: float = attrs.field(default=0.1, validator=fraction)
     #: Also look for layers in book and tape where orders carry no actor.
     anonymous: bool = True
     #: Smallest size appearing at a level that counts as an anonymous layer.
@@ -93,7 +102,9 @@ class LayeringConfig:
 class _Episode:
     key: tuple[str, str]
     exec_ts: int
-    exec_seq: int  # the detector's order event count at the execution (orders of the same ts)
+    # the detector's order event count at the execution (tells apart orders of the
+    # same ts); where the genuine order fills in pieces, at its latest piece
+    exec_seq: int
     exec_side: str
     layer_side: str
     deadline: int
@@ -103,6 +114,7 @@ class _Episode:
     # executed: a market maker's ladder keeps quoting there, a layerer does not.
     exec_side_resting: float = 0.0
     canceled: dict[float, float] = attrs.field(factory=dict)  # price -> cancelled size
+    layer_filled: float = 0.0  # executed on candidate layers while the episode is open
     canceled_orders: list[tuple[int, str, float, float]] = attrs.field(factory=list)
     late_levels_ts: int = 0  # when a late cancel brought the levels to min_layers
     late: dict[float, float] = attrs.field(factory=dict)
@@ -286,15 +298,30 @@ class LayeringDetector(DetectorBase):
     def _on_fill(self, ev: MarketEvent, tr: _Trader, key: tuple[str, str]) -> None:
         size = ev.size or 0.0
         oid = ev.order_id or ""
-        if oid in tr.orders:
-            tr.reduce(oid, size)
         side, ts = ev.side, ev.ts
+        ep = tr.episode
+        order = tr.orders.get(oid)
+        if order is not None:
+            if (ep is not None and not ep.fired and side == ep.layer_side == order[0]
+                    and order[4] <= ep.exec_seq and ts <= ep.deadline and size > 0
+                    and ep.layer_filled + size <= self.cfg.max_layer_fill_ratio
+                    * (tr.depth(side) + ep.layer_filled)):
+                # a candidate layer touched by a small fill: the layering goes on
+                tr.reduce(oid, size)
+                ep.layer_filled += size
+                return
+            tr.reduce(oid, size)
         if side not in _SIDES or size <= 0:
             return
-        ep = tr.episode
         if ep is not None and not ep.fired:
             if ep.exec_side == side and ts <= ep.deadline:
                 ep.executed += size  # the genuine order filling in pieces: same episode
+                if oid == ep.exec_orders[0]:
+                    # another piece of the order whose execution opened the episode:
+                    # what was placed on the other side while it was being worked
+                    # rested against this piece too, so counts as layers (another
+                    # order filling, as in a market maker's next quotes, does not)
+                    ep.exec_seq = self._seq
                 ep.exec_orders.append(oid)
                 ep.exec_side_resting = tr.depth(side)
                 ep.deadline = ts + self.cancel_ns
@@ -317,8 +344,8 @@ class LayeringDetector(DetectorBase):
         """A cancelled order ``o`` of an actor with an open episode ``ep``: a layer?"""
         side, price, size, placed, placed_seq = o
         cfg = self.cfg
-        # Layers rest before the execution: an order placed at the same instant
-        # but after it (a requote) is not one.
+        # Layers rest before the execution (its latest piece): an order placed at
+        # the same instant but after it (a requote) is not one.
         if (side != ep.layer_side or size < cfg.min_layer_size or placed_seq > ep.exec_seq
                 or placed < ep.exec_ts - self.placement_ns):
             return None
@@ -351,6 +378,7 @@ class LayeringDetector(DetectorBase):
             "last_cancel_ts": ev.ts, "cancel_after_execution_ms": ms(ev.ts - ep.exec_ts),
             "layer_to_execution_ratio": r6(layered / ep.executed),
             "own_resting_on_execution_side": r6(ep.exec_side_resting),
+            "layers_partly_filled": r6(ep.layer_filled),
         }
         msg = (f"{ev.actor_id} layered {len(prices)} {ep.layer_side} orders "
                f"({layered:g} at {', '.join(f'{p:g}' for p in prices)}), executed "
