@@ -457,15 +457,9 @@ class IcebergDetector(DetectorBase):
                            refills / max(lv.emptied, refills, 1))
         if by_maker and not attributed < 0.5 * executed:
             values += (max(by_maker.values()) / attributed,)
-        closeness = self._closeness(values)
-        if closeness <= 1.0:  # not passed
-            if lv.best is None or closeness > lv.best_closeness:
-                lv.best = values
-                lv.best_closeness = closeness
+        verdict = self._judged(lv, values)
+        if verdict is None:
             return None
-        verdict = self._verdict(values)
-        lv.fired = True
-        lv.best = None
         makers = sorted(lv.makers)
         actor = makers[0] if len(makers) == 1 else None
         if actor is not None:
@@ -511,15 +505,9 @@ class IcebergDetector(DetectorBase):
             return None
         values: _Values = (float(chain.executions), float(chain.refills),
                            chain.executed / chain.size, chain.executed, 1.0)
-        closeness = self._closeness(values)
-        if closeness <= 1.0:
-            if chain.best is None or closeness > chain.best_closeness:
-                chain.best = values
-                chain.best_closeness = closeness
+        verdict = self._judged(chain, values)
+        if verdict is None:
             return None
-        verdict = self._verdict(values)
-        chain.fired = True
-        chain.best = None
         if lv is not None:
             lv.fired = True
         side, price, actor = chain.side, chain.price, chain.actor
@@ -552,6 +540,19 @@ class IcebergDetector(DetectorBase):
                              candidate=[market_id, "orders", chain.actor, chain.side,
                                         chain.price, chain.start_ts])
             chain.best = None
+
+    def _judged(self, episode: _Level | Chain, values: _Values) -> Verdict | None:
+        """The verdict when every threshold passes (``episode`` is then fired); else
+        None, keeping the closest miss on ``episode`` for its near-miss report."""
+        closeness = self._closeness(values)
+        if closeness <= 1.0:  # not passed
+            if episode.best is None or closeness > episode.best_closeness:
+                episode.best = values
+                episode.best_closeness = closeness
+            return None
+        episode.fired = True
+        episode.best = None
+        return self._verdict(values)
 
     def _closeness(self, values: _Values) -> float:
         """The lowest closeness of a failed threshold (as Threshold.closeness, in
