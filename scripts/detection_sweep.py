@@ -2,6 +2,7 @@
 
     python scripts/detection_sweep.py --seeds 100-119 [--events 40000] [--json]
     python scripts/detection_sweep.py --busy 20 --seeds 1-5 --events 300000 [--every 6]
+    python scripts/detection_sweep.py --anonymous --seeds 100-109
 
 For each seed: generate the demo-style feed (ordinary flow plus 3 planted
 episodes of every category), run it through an engine built from the
@@ -17,6 +18,11 @@ the ordinary flow. Such a stream stops at ``--events`` whatever is still
 playing, and an episode enters the ground truth only when its script ends;
 findings naming the actors of an episode still playing (or one its script
 gave up) are counted apart as "unfinished", not as false.
+
+``--anonymous``: the same feeds as an anonymous venue publishes them (a
+public book channel): order events dropped, book and tape kept, so only the
+book-and-tape paths can fire; wash trading, momentum ignition and split
+orders need identity and stay silent.
 """
 
 from __future__ import annotations
@@ -24,12 +30,19 @@ from __future__ import annotations
 import argparse
 import collections
 import sys
+from collections.abc import Iterable, Iterator
 
 from horizon_flow_core.config import FlowConfig
 from horizon_flow_core.engine import build_engine
+from horizon_flow_core.events import MarketEvent
 from horizon_flow_core.findings import AnomalyFinding
 from horizon_flow_core.jsonio import pretty
 from horizon_flow_core.synthetic import CATEGORIES, generate, generate_stream, score_findings
+
+
+def anonymous(events: Iterable[MarketEvent]) -> Iterator[MarketEvent]:
+    """The events an anonymous venue's public channels carry: no order events."""
+    return (ev for ev in events if not ev.kind.startswith("order."))
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -48,6 +61,8 @@ def main() -> int:
                     help="a generate_stream feed over this many markets instead")
     ap.add_argument("--actors", type=int, default=2000, help="ordinary actors (--busy)")
     ap.add_argument("--every", type=float, default=6.0, help="seconds between episodes (--busy)")
+    ap.add_argument("--anonymous", action="store_true",
+                    help="drop order events (an anonymous venue's book and tape only)")
     args = ap.parse_args()
     tot: collections.Counter[tuple[str, str]] = collections.Counter()
     missed: list[str] = []
@@ -59,7 +74,7 @@ def main() -> int:
         if args.busy:
             stream = generate_stream(seed=seed, n_events=args.events, n_markets=args.busy,
                                      n_actors=args.actors, episodes_every_s=args.every)
-            engine.ingest_many(stream)
+            engine.ingest_many(anonymous(stream) if args.anonymous else stream)
             engine.finish()
             episodes = stream.episodes
             planted = {a for e in episodes for a in e.actor_ids}
@@ -67,7 +82,7 @@ def main() -> int:
                           and stream.role(f.actor_id) in CATEGORIES}
         else:
             sc = generate(seed=seed, events=args.events)
-            engine.ingest_many(sc.events)
+            engine.ingest_many(anonymous(sc.events) if args.anonymous else sc.events)
             engine.finish()
             episodes = sc.episodes
         score = score_findings(episodes, [f for f in found if f.id not in unfinished])

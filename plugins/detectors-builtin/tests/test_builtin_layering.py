@@ -203,3 +203,47 @@ def test_layer_touched_by_a_small_fill_keeps_the_episode():
     assert len(drive(tolerant, worked_in_pieces(layer_fill=400.0).events)) == 1
     with pytest.raises(ValueError, match="max_layer_fill_ratio"):
         LayeringConfig(max_layer_fill_ratio=1.5)
+
+
+def anonymous_pull(*, requote: bool = False, both_sides: bool = False) -> Script:
+    """The anonymous episode above, then a later book event (the requote hold ends in
+    the stream). ``requote``: the bid ladder is re-posted at new prices at once;
+    ``both_sides``: asks added with the bids are pulled at the same moment."""
+    s = Script(venue="kalshi")
+    s.at(0).snapshot([(0.49, 50), (0.48, 50), (0.47, 50)],
+                     [(0.51, 200), (0.52, 200), (0.53, 200)])
+    s.at(100).delta("buy", 0.49, 1050).delta("buy", 0.48, 1050).delta("buy", 0.47, 1050)
+    if both_sides:
+        s.delta("sell", 0.52, 1200).delta("sell", 0.53, 1200)
+    s.at(600).tape(0.51, 150, "buy").delta("sell", 0.51, 50)
+    s.at(900).delta("buy", 0.49, 50).delta("buy", 0.48, 50).delta("buy", 0.47, 50)
+    if both_sides:
+        s.delta("sell", 0.52, 200).delta("sell", 0.53, 200)
+    if requote:
+        s.at(950).delta("buy", 0.46, 1050).delta("buy", 0.45, 1050)
+    s.at(2000).delta("sell", 0.53, 210)
+    return s
+
+
+def test_anonymous_layers_are_reported_after_the_requote_window():
+    events = anonymous_pull().events
+    out = []
+    det = LayeringDetector()
+    for ev in events:  # through the stream, without finish: held, then reported
+        out += det.on_event(ev, None) or []
+    (f,) = out
+    assert f.ts == events[-1].ts  # reported by the first event after the hold
+    assert f.evidence["replaced_within_requote_window"] == 0.0
+    assert f.evidence["other_side_withdrawn"] == 0.0
+    assert set(f.evidence["thresholds"]) >= {"max_requote_ratio", "max_two_sided_ratio"}
+
+
+@pytest.mark.parametrize(("kwargs", "threshold"), [({"requote": True}, "max_requote_ratio"),
+                                                   ({"both_sides": True}, "max_two_sided_ratio")])
+def test_market_maker_ladder_pull_in_an_anonymous_book_is_not_layering(kwargs, threshold):
+    # Without identity a market maker's ladder pulled untraded looks like layers; it
+    # is put straight back at new prices, or pulled on both sides at once.
+    det = LayeringDetector()
+    assert drive(det, anonymous_pull(**kwargs).events) == []
+    assert any(m["threshold"] == threshold and m["detail"]["anonymous"]
+               for m in det.near_misses())

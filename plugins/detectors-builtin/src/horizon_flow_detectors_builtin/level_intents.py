@@ -70,7 +70,7 @@ class LevelWithdrawal:
 class MarketLevels:
     """One market's book and the additions followed in it."""
 
-    __slots__ = ("book", "additions", "expiry", "tape", "last_ts")
+    __slots__ = ("book", "additions", "expiry", "tape", "last_ts", "grown_bid", "grown_ask")
 
     def __init__(self) -> None:
         self.book = LevelBook()
@@ -78,6 +78,14 @@ class MarketLevels:
         self.expiry: deque[tuple[int, tuple[str, float], Addition]] = deque()
         self.tape = 0.0
         self.last_ts = 0
+        # size added to the bid and ask sides by deltas, in all (followed or not):
+        # a withdrawal put straight back elsewhere on its side is a requote
+        self.grown_bid = 0.0
+        self.grown_ask = 0.0
+
+    def grown(self, side: str) -> float:
+        """Size added to ``side`` by book deltas so far (a running total)."""
+        return self.grown_bid if side == BUY else self.grown_ask
 
     def keep_book(self, ev: MarketEvent) -> None:
         """Keep the book current and follow no additions (``intents`` False)."""
@@ -144,6 +152,10 @@ class LevelIntentTracker:
                 return _NONE
             additions = m.additions
             if new > old:
+                if side == BUY:
+                    m.grown_bid += new - old
+                else:
+                    m.grown_ask += new - old
                 if additions:
                     rec = additions.get((side, price))
                     if rec is not None:
@@ -171,6 +183,11 @@ class LevelIntentTracker:
         """``on_event(ev, intents=False)``: keep the book current, follow no additions."""
         self.market(ev.market_id).keep_book(ev)
         return _NONE
+
+    def grown(self, market_id: str, side: str) -> float:
+        """:meth:`MarketLevels.grown` of a market (0 for one never seen)."""
+        m = self._markets.get(market_id)
+        return m.grown(side) if m is not None else 0.0
 
     def market(self, market_id: str) -> MarketLevels:
         """The state of one market, made on first use. A caller may hold on to it

@@ -22,7 +22,10 @@ before its latest piece count as layers; a small fill on a layer (at most
 
 Anonymous venues: the same shape in the book alone: ``min_layers`` levels on
 one side that gained size and lost it untraded within ``cancel_within_ms`` of
-each other while prints happened elsewhere.
+each other while prints happened elsewhere. A market maker pulling its ladder
+looks the same, so the candidate is held ``requote_window_ms`` and dropped
+when that side grows back by ``max_requote_ratio`` of the layered size, or
+the other side was pulled at the same moments by ``max_two_sided_ratio`` of it.
 
 Per event the cost is O(1): per-actor counters of resting size and resting
 orders per side; order ids are listed only when a finding is written.
@@ -194,6 +197,9 @@ class _Trader:
 
 
 _SIDES = (BUY, SELL)
+#: Withdrawals this close together are one moment (one participant's cancels of a
+#: ladder arrive together).
+_SAME_MOMENT_NS = 50_000_000
 
 
 class LayeringDetector(DetectorBase):
@@ -225,6 +231,13 @@ class LayeringDetector(DetectorBase):
                                           horizon_ns=self.placement_ns + self.cancel_ns,
                                           depth_levels=5)
         self._withdrawals: dict[tuple[str, str], deque[LevelWithdrawal]] = {}
+        # anonymous layers held for the requote check: (due, side, size grown on
+        # that side when held, the event, verdict, evidence and message)
+        self._anon_held: deque[tuple[int, str, float, MarketEvent, Verdict, dict[str, Any],
+                                     str]] = deque()
+        # every anonymous withdrawal, (ts, size cancelled), by (market, side), kept a
+        # cancel window: a market maker pulling its ladder pulls both sides
+        self._pulled: dict[tuple[str, str], deque[tuple[int, float]]] = {}
 
     # ------------------------------------------------------------------ events
 
@@ -246,17 +259,19 @@ class LayeringDetector(DetectorBase):
         if kind == "book.delta" or kind == "book.snapshot" or kind == "trade.tape":
             if ev.market_id in self._identified:
                 return None  # the identified path covers this market
+            held = self._anon_held
+            if held and held[0][0] < ts:
+                confirmed = self._confirm_anonymous(ts)
+                if confirmed:
+                    return confirmed + (self.on_event(ev, ctx) or [])
             found = self._levels.on_event(ev)
             if not found:
                 return None
             # a plain loop, not a comprehension: one here would make self and ev
             # closure cells, a cost on every event
-            out: list[AnomalyFinding] = []
             for w in found:
-                f = self._anonymous(ev, w)
-                if f is not None:
-                    out.append(f)
-            return out or None
+                self._anonymous(ev, w)
+            return None
         # Order events are counted (only their order is compared, so book
         # events need not be): tells apart orders of the same ts.
         self._seq = seq = self._seq + 1
@@ -435,21 +450,29 @@ class LayeringDetector(DetectorBase):
 
     # ------------------------------------------------------------------ anonymous
 
-    def _anonymous(self, ev: MarketEvent, w: LevelWithdrawal) -> AnomalyFinding | None:
+    def _anonymous(self, ev: MarketEvent, w: LevelWithdrawal) -> None:
+        """A withdrawal in an anonymous market: layers, once enough of them, are held
+        ``requote_window_ms`` (see :meth:`_confirm_anonymous`)."""
         cfg = self.cfg
         key = (ev.market_id, w.side)
+        pulled = self._pulled.get(key)
+        if pulled is None:
+            pulled = self._pulled[key] = deque()
+        pulled.append((ev.ts, w.canceled))
+        while pulled[0][0] < ev.ts - self.cancel_ns - self.requote_ns:
+            pulled.popleft()
         q = self._withdrawals.get(key)
         if q is None:
             q = self._withdrawals[key] = deque()
         while q and q[0].ts < ev.ts - self.cancel_ns:
             q.popleft()
         if w.canceled < 0.5 * w.added or w.tape_elsewhere <= 0:
-            return None  # mostly traded, or nothing traded meanwhile: not a layer
+            return  # mostly traded, or nothing traded meanwhile: not a layer
         q.append(w)
         recent = [x for x in q if x.added_ts >= w.added_ts - self.placement_ns]
         prices = sorted({x.price for x in recent}, reverse=(w.side == BUY))
         if len(prices) < 2:
-            return None
+            return
         layered = sum(x.added for x in recent)
         executed = min(x.tape_elsewhere for x in recent)
         life = max(x.ts for x in recent) - min(x.added_ts for x in recent)
@@ -464,23 +487,64 @@ class LayeringDetector(DetectorBase):
         if not verdict.passed:
             self._near.offer(verdict, ts=ev.ts, market_id=ev.market_id, actor_id=None,
                              detail={"side": w.side, "prices": prices, "anonymous": True})
-            return None
+            return
         q.clear()
         evidence = {
             "layer_side": w.side, "layer_prices": [r6(p) for p in prices],
             "layer_sizes": [r6(x.added) for x in sorted(recent, key=lambda x: x.price,
                                                          reverse=(w.side == BUY))],
             "layered_size": r6(layered), "executed": r6(executed),
-            "first_added_ts": min(x.added_ts for x in recent), "last_cancel_ts": ev.ts,
+            "first_added_ts": min(x.added_ts for x in recent),
+            "last_cancel_ts": ev.ts, "_cancel_moments": sorted({x.ts for x in recent}),
             "episode_ms": ms(life), "layer_to_execution_ratio": r6(layered / executed),
             "note": "no actor identity on this venue: layers seen as book levels gaining and "
                     "losing size untraded; executions are tape prints elsewhere meanwhile",
         }
         msg = (f"anonymous layers on the {w.side} side at {len(prices)} levels "
                f"({layered:g} in total) withdrawn untraded while {executed:g} traded elsewhere")
-        return make_finding(self.name, self.category, ev, actor_id=None, verdict=verdict,
-                            message=msg, citation=self.citation, evidence=evidence,
-                            anonymous=True)
+        self._anon_held.append((ev.ts + self.requote_ns, w.side,
+                                self._levels.grown(ev.market_id, w.side), ev, verdict,
+                                evidence, msg))
+
+    def _confirm_anonymous(self, now: int, *, all_held: bool = False) -> list[AnomalyFinding]:
+        """Anonymous layers held past ``requote_window_ms``: reported unless that side of
+        the book grew back by ``max_requote_ratio`` of the layered size meanwhile.
+
+        Without identity a market maker's requote looks like layering: its ladder
+        is withdrawn untraded while prints happen. It is put straight back, at new
+        prices; layers are not. (Others adding size in that half second count too,
+        which can only hide an episode, not make one.)
+        """
+        out: list[AnomalyFinding] = []
+        q = self._anon_held
+        while q and (all_held or q[0][0] < now):
+            _, side, grown_then, ev, verdict, evidence, msg = q.popleft()
+            layered = evidence["layered_size"]
+            replaced = self._levels.grown(ev.market_id, side) - grown_then
+            requote = Threshold("max_requote_ratio", replaced / layered if layered else 0.0,
+                                self.cfg.max_requote_ratio, at_most=True, calibrates=False)
+            # the other side's withdrawals at the same moments as the layers' (a
+            # market maker pulls its whole two-sided ladder at once; a layerer
+            # pulls its layers and leaves the genuine side alone)
+            other = SELL if side == BUY else BUY
+            moments = evidence.pop("_cancel_moments")
+            both = sum(c for t, c in self._pulled.get((ev.market_id, other), ())
+                       if any(abs(t - m) <= _SAME_MOMENT_NS for m in moments))
+            two_sided = Threshold("max_two_sided_ratio", both / layered if layered else 0.0,
+                                  self.cfg.max_two_sided_ratio, at_most=True, calibrates=False)
+            evidence["other_side_withdrawn"] = r6(both)
+            full = evaluate([*verdict.thresholds, two_sided, requote])
+            if not full.passed:
+                self._near.offer(full, ts=ev.ts, market_id=ev.market_id, actor_id=None,
+                                 detail={"side": side, "replaced": r6(replaced),
+                                         "layered": layered, "anonymous": True})
+                continue
+            evidence = {**evidence, "replaced_within_requote_window": r6(replaced)}
+            f = make_finding(self.name, self.category, ev, actor_id=None, verdict=full,
+                             message=msg, citation=self.citation, evidence=evidence,
+                             anonymous=True)
+            out.append(attrs.evolve(f, ts=max(now, ev.ts)))
+        return out
 
     # ------------------------------------------------------------------ state
 
@@ -513,6 +577,7 @@ class LayeringDetector(DetectorBase):
     def finish(self, ctx: Any = None) -> list[AnomalyFinding]:
         last = max((t.last_ts for t in self._traders.values()), default=0)
         out = self._confirm_due(last, all_held=True)
+        out += self._confirm_anonymous(last, all_held=True)
         for _, tr in sorted(self._traders.items()):
             ep = tr.episode
             if ep is not None and not ep.fired:
@@ -527,4 +592,6 @@ class LayeringDetector(DetectorBase):
             del self._identified[m]
         for key in [k for k, q in self._withdrawals.items() if not q or q[-1].ts < before_ts]:
             del self._withdrawals[key]
+        for key in [k for k, d in self._pulled.items() if not d or d[-1][0] < before_ts]:
+            del self._pulled[key]
         self._levels.evict_idle(before_ts)
