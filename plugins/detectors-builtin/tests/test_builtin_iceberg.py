@@ -256,3 +256,22 @@ def test_tranche_state_is_bounded_and_evicted():
 def test_tranche_tolerance_validated():
     with pytest.raises(ValueError, match="tranche_size_tolerance"):
         IcebergConfig(tranche_size_tolerance=1.5)
+
+
+def test_refills_of_varying_size_are_a_requoter_not_an_iceberg():
+    # each refill is within 20% of the tip, but an iceberg re-shows one fixed size
+    s = Script(venue="polymarket")
+    s.at(0).snapshot([(0.50, 300.0)], [(0.52, 100.0), (0.53, 400.0)])
+    t = 1000.0
+    shown = 100.0
+    for size in (108.0, 93.0, 115.0, 97.0):
+        s.at(t).tape(0.52, shown, "buy")
+        s.at(t + 10).delta("sell", 0.52, 0.0)
+        s.at(t + 200).delta("sell", 0.52, size)
+        shown = size
+        t += 2000
+    det = IcebergDetector()
+    assert drive(det, s.events) == []
+    assert det.near_misses()[0]["threshold"] == "min_refills"
+    loose = IcebergDetector(IcebergConfig(tranche_size_tolerance=0.2))
+    assert len(drive(loose, s.events)) == 1

@@ -91,8 +91,9 @@ class IcebergConfig:
     refill_tolerance: float = attrs.field(default=0.2, validator=fraction)
     #: Longest time from an execution at the level to the refill it triggers.
     max_refill_delay_ms: float = attrs.field(default=500.0, validator=positive)
-    #: Where order events name actors: how far a tranche's size may differ from
-    #: the first tranche's, as a share of it. An iceberg shows one fixed size; a
+    #: How far a refill's size may differ from the episode's first refill, and
+    #: (where order events name actors) a tranche's size from the first
+    #: tranche's, as a share of it. An iceberg shows one fixed size each time; a
     #: market maker re-quoting after a fill varies its size.
     tranche_size_tolerance: float = attrs.field(default=0.01, validator=fraction)
     #: Refills over the times the level was emptied (by trades or cancels).
@@ -421,9 +422,13 @@ class IcebergDetector(DetectorBase):
                 lv.emptied += 1
         # A refill puts the level back to about its tip (an iceberg's constant
         # peak), not just anywhere: others joining a level add arbitrary sizes.
+        # And it adds the same size each time (the tranche), where a market
+        # maker's requotes vary theirs.
         elif (new > old and lv.since_refill > 0 and old <= tol * lv.tip
               and (1.0 - tol) * lv.tip <= new <= (1.0 + tol) * lv.tip
-              and ev.ts - lv.last_exec_ts <= self.refill_ns):
+              and ev.ts - lv.last_exec_ts <= self.refill_ns
+              and (not lv.refill_sizes or abs(new - old - lv.refill_sizes[0])
+                   <= self.cfg.tranche_size_tolerance * lv.refill_sizes[0])):
             lv.refills += 1
             lv.since_refill = 0.0
             if len(lv.refill_sizes) < 50:
