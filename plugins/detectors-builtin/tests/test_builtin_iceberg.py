@@ -275,3 +275,25 @@ def test_refills_of_varying_size_are_a_requoter_not_an_iceberg():
     assert det.near_misses()[0]["threshold"] == "min_refills"
     loose = IcebergDetector(IcebergConfig(tranche_size_tolerance=0.2))
     assert len(drive(loose, s.events)) == 1
+
+
+def test_tranche_orders_and_chains_are_capped_oldest_first(monkeypatch):
+    from horizon_flow_detectors_builtin.detectors import iceberg_tranches as it
+
+    monkeypatch.setattr(it, "MAX_ORDERS_PER_MARKET", 3)
+    monkeypatch.setattr(it, "MAX_CHAINS_PER_MARKET", 2)
+    chains = it.TrancheChains(refill_ns=500_000_000, tolerance=0.01)
+    s = Script()
+    for i in range(5):
+        s.at(i * 10).place("a", f"o{i}", "sell", 0.50 + i / 100, 10.0)
+    for ev in s.events:
+        chains.placed(ev, "a")
+    assert list(chains.orders) == ["o2", "o3", "o4"]
+    fills = Script()
+    for i in (2, 3, 4):  # each order filled in full: a chain per price, two kept
+        fills.at(100 + i).execute(taker="b", maker="a", maker_oid=f"o{i}", side="buy",
+                                  price=0.50 + i / 100, size=10.0)
+    for ev in fills.events:
+        if ev.kind == "order.filled" and ev.actor_id == "a":
+            assert chains.filled(ev, 10.0) is not None
+    assert [k[2] for k in chains.chains] == [0.53, 0.54]

@@ -23,7 +23,7 @@ from ..common import BUY, SELL
 
 #: Identified orders followed per market; the oldest is forgotten past this.
 MAX_ORDERS_PER_MARKET = 100_000
-#: Chains kept per market; the least recently active ends past this.
+#: Chains kept per market; the oldest is forgotten past this.
 MAX_CHAINS_PER_MARKET = 10_000
 #: A tranche counts as filled when what is left is below this share of it.
 _FILLED = 1e-9
@@ -140,7 +140,7 @@ class TrancheChains:
             chains = self.chains
             chains.pop(key, None)  # a chain there is over (its tranche was not refilled)
             if len(chains) >= MAX_CHAINS_PER_MARKET:
-                del chains[min(chains, key=lambda k: (chains[k].last_ts, k))]
+                del chains[next(iter(chains))]  # the oldest: O(1), not a scan of 10,000
             chain = chains[key] = Chain(actor, side, price, placed_size, placed_ts, done, fills,
                                         ev.ts)
         else:
