@@ -222,10 +222,14 @@ class LevelIntentTracker:
             if new <= rec.base + 1e-9:
                 del m.additions[key]
                 if rec.canceled > 0:
+                    # the market's running tape total minus two of its earlier values:
+                    # float residue (1e-13 of nothing traded) is nothing, not a print
+                    elsewhere = m.tape - rec.tape_at_add - rec.traded
+                    if elsewhere <= 1e-9 * max(m.tape, 1.0):
+                        elsewhere = 0.0
                     out.append(LevelWithdrawal(
                         side, price, rec.ts, ev.ts, rec.added, rec.canceled, rec.traded,
-                        max(m.tape - rec.tape_at_add - rec.traded, 0.0), rec.imbalance,
-                        rec.side_depth, rec.other_depth))
+                        elsewhere, rec.imbalance, rec.side_depth, rec.other_depth))
         return out
 
     def _new_addition(self, m: MarketLevels, side: str, price: float, old: float, new: float,
