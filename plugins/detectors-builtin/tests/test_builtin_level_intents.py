@@ -38,3 +38,19 @@ def test_size_added_per_side_is_a_running_total():
         tracker.on_event(ev)
     assert tracker.grown("M", "buy") == 50.0 and tracker.grown("M", "sell") == 0.0
     assert tracker.grown("elsewhere", "buy") == 0.0
+
+
+def test_large_addition_on_a_followed_level_is_followed_on_its_own():
+    # a quote of 150 joins 0.49 (followed), then a bait of 4,000 joins it too and is
+    # withdrawn while the quote stays: the bait's withdrawal is seen at once, not
+    # when the quote leaves as well (merged, it once was, with the quote's time)
+    s = Script(venue="kalshi")
+    s.at(0).snapshot([(0.49, 50.0)], [(0.51, 50.0)])
+    s.at(10).delta("buy", 0.49, 200.0)
+    s.at(20).tape(0.55, 30.0, "buy")
+    s.at(500).delta("buy", 0.49, 4200.0)
+    s.at(700).tape(0.51, 40.0, "buy")
+    s.at(900).delta("buy", 0.49, 200.0)
+    (w,) = withdrawals(s)
+    assert w.added == 4000.0 and w.canceled == 4000.0
+    assert w.ts - w.added_ts == 400_000_000 and w.tape_elsewhere == 40.0

@@ -156,13 +156,12 @@ class LevelIntentTracker:
                     m.grown_bid += new - old
                 else:
                     m.grown_ask += new - old
-                if additions:
-                    rec = additions.get((side, price))
-                    if rec is not None:
-                        rec.added += new - old
-                        return _NONE
                 if new - old < self.min_added:
-                    return _NONE  # growth too small to follow
+                    if additions:
+                        rec = additions.get((side, price))
+                        if rec is not None:
+                            rec.added += new - old
+                    return _NONE  # growth too small to follow on its own
             elif not additions or (side, price) not in additions:
                 return _NONE  # a shrinking level nobody follows
             return self._changed(m, ev, ((side, price, old, new),), False)
@@ -206,12 +205,15 @@ class LevelIntentTracker:
             key = (side, price)
             rec = m.additions.get(key)
             if new > old:
-                if rec is not None:
-                    rec.added += new - old
-                elif new - old >= self.min_added:
+                if new - old >= self.min_added:
+                    # followed on its own, from the level as it stood: a large order
+                    # joining a level where a smaller addition is still followed would
+                    # otherwise be withdrawn only once that one is too
                     rec = self._new_addition(m, side, price, old, new, ev.ts)
                     m.additions[key] = rec
                     m.expiry.append((ev.ts + self.horizon_ns, key, rec))
+                elif rec is not None:
+                    rec.added += new - old
                 continue
             if rec is None:
                 continue
