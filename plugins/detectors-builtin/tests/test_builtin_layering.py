@@ -247,3 +247,16 @@ def test_market_maker_ladder_pull_in_an_anonymous_book_is_not_layering(kwargs, t
     assert drive(det, anonymous_pull(**kwargs).events) == []
     assert any(m["threshold"] == threshold and m["detail"]["anonymous"]
                for m in det.near_misses())
+
+
+@pytest.mark.parametrize(("aggressor", "fires"), [("buy", True), ("sell", False), (None, True)])
+def test_anonymous_layers_need_trading_against_the_other_side(aggressor, fires):
+    # bid layers are there to help an offer trade: prints lifting offers count;
+    # prints only hitting bids do not; prints naming no side fall back to all prints
+    s = Script(venue="kalshi")
+    s.at(0).snapshot([(0.49, 50), (0.48, 50), (0.47, 50)], [(0.51, 200), (0.52, 200)])
+    s.at(100).delta("buy", 0.49, 1050).delta("buy", 0.48, 1050).delta("buy", 0.47, 1050)
+    price = 0.51 if aggressor != "sell" else 0.46
+    s.at(600).tape(price, 150, aggressor)
+    s.at(900).delta("buy", 0.49, 50).delta("buy", 0.48, 50).delta("buy", 0.47, 50)
+    assert len(drive(LayeringDetector(), s.events)) == (1 if fires else 0)

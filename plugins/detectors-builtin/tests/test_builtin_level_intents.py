@@ -54,3 +54,21 @@ def test_large_addition_on_a_followed_level_is_followed_on_its_own():
     (w,) = withdrawals(s)
     assert w.added == 4000.0 and w.canceled == 4000.0
     assert w.ts - w.added_ts == 400_000_000 and w.tape_elsewhere == 40.0
+
+
+def test_tape_toward_counts_aggressors_on_the_withdrawn_side_only():
+    s = Script(venue="kalshi")
+    s.at(0).snapshot([(0.49, 50.0)], [(0.51, 50.0)])
+    s.at(10).delta("buy", 0.49, 1050.0)
+    s.at(20).tape(0.51, 30.0, "buy")  # lifts the offer: what a bid spoof is there for
+    s.at(30).tape(0.48, 70.0, "sell")  # hits a bid elsewhere: not toward
+    s.at(40).delta("buy", 0.49, 50.0)
+    (w,) = withdrawals(s)
+    assert w.tape_elsewhere == 100.0 and w.tape_toward == 30.0
+    unsided = Script(venue="kalshi")
+    unsided.at(0).snapshot([(0.49, 50.0)], [(0.51, 50.0)])
+    unsided.at(10).delta("buy", 0.49, 1050.0)
+    unsided.at(20).tape(0.51, 30.0)  # a print naming no side: toward is unknown
+    unsided.at(40).delta("buy", 0.49, 50.0)
+    (w,) = withdrawals(unsided)
+    assert w.tape_elsewhere == 30.0 and w.tape_toward is None

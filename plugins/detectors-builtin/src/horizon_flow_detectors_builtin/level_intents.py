@@ -41,6 +41,10 @@ class Addition:
     side_depth: float
     other_depth: float
     tape_at_add: float  #: the market's cumulative tape volume when it appeared
+    #: the cumulative volume of prints whose aggressor was on this side (they trade
+    #: against the other side of the book) and of prints with no side, when it appeared
+    toward_at_add: float = 0.0
+    unsided_at_add: float = 0.0
     traded: float = 0.0  #: tape volume printed at this price since
     explained: float = 0.0  #: removals attributed to those prints
     canceled: float = 0.0
@@ -61,6 +65,10 @@ class LevelWithdrawal:
     imbalance: float
     side_depth: float
     other_depth: float
+    #: volume printed during its life by aggressors on its side, i.e. against the
+    #: other side of the book (what a spoof or layer is there to help); None when
+    #: prints without a side came meanwhile (then only tape_elsewhere is known)
+    tape_toward: float | None = None
 
     @property
     def life_ns(self) -> int:
@@ -70,13 +78,18 @@ class LevelWithdrawal:
 class MarketLevels:
     """One market's book and the additions followed in it."""
 
-    __slots__ = ("book", "additions", "expiry", "tape", "last_ts", "grown_bid", "grown_ask")
+    __slots__ = ("book", "additions", "expiry", "tape", "last_ts", "grown_bid", "grown_ask",
+                 "tape_buy", "tape_sell", "tape_unsided")
 
     def __init__(self) -> None:
         self.book = LevelBook()
         self.additions: dict[tuple[str, float], Addition] = {}
         self.expiry: deque[tuple[int, tuple[str, float], Addition]] = deque()
         self.tape = 0.0
+        # the tape by its aggressor's side (and prints that name none)
+        self.tape_buy = 0.0
+        self.tape_sell = 0.0
+        self.tape_unsided = 0.0
         self.last_ts = 0
         # size added to the bid and ask sides by deltas, in all (followed or not):
         # a withdrawal put straight back elsewhere on its side is a requote
@@ -168,6 +181,13 @@ class LevelIntentTracker:
         if kind == "trade.tape":
             size = ev.size or 0.0
             m.tape += size
+            aggressor = ev.side
+            if aggressor == BUY:
+                m.tape_buy += size
+            elif aggressor == SELL:
+                m.tape_sell += size
+            else:
+                m.tape_unsided += size
             if ev.price is not None and m.additions:
                 for side in (BUY, SELL):
                     rec = m.additions.get((side, ev.price))
@@ -226,12 +246,18 @@ class LevelIntentTracker:
                 if rec.canceled > 0:
                     # the market's running tape total minus two of its earlier values:
                     # float residue (1e-13 of nothing traded) is nothing, not a print
+                    eps = 1e-9 * max(m.tape, 1.0)
                     elsewhere = m.tape - rec.tape_at_add - rec.traded
-                    if elsewhere <= 1e-9 * max(m.tape, 1.0):
+                    if elsewhere <= eps:
                         elsewhere = 0.0
+                    toward: float | None = None
+                    if m.tape_unsided - rec.unsided_at_add <= eps:
+                        toward = (m.tape_buy if side == BUY else m.tape_sell) - rec.toward_at_add
+                        if toward <= eps:
+                            toward = 0.0
                     out.append(LevelWithdrawal(
                         side, price, rec.ts, ev.ts, rec.added, rec.canceled, rec.traded,
-                        elsewhere, rec.imbalance, rec.side_depth, rec.other_depth))
+                        elsewhere, rec.imbalance, rec.side_depth, rec.other_depth, toward))
         return out
 
     def _new_addition(self, m: MarketLevels, side: str, price: float, old: float, new: float,
@@ -241,7 +267,9 @@ class LevelIntentTracker:
         if all(p != price for p, _ in m.book.top(side, self.depth_levels)):
             s += new - old
         o = sum(sz for _, sz in m.book.top(other, self.depth_levels))
-        return Addition(side, price, ts, old, new - old, imbalance(s, o), s, o, m.tape)
+        return Addition(side, price, ts, old, new - old, imbalance(s, o), s, o, m.tape,
+                        toward_at_add=m.tape_buy if side == BUY else m.tape_sell,
+                        unsided_at_add=m.tape_unsided)
 
     def _expire(self, m: MarketLevels, now: int) -> None:
         q = m.expiry
