@@ -280,3 +280,44 @@ def test_ingest_many_matches_ingest_per_event_and_releases_the_lock() -> None:
         engine.ingest_many(broken())
     assert engine.ingest_count == 4
     assert lock_is_free(engine)
+
+
+class Recorder:
+    name = "recorder"
+    kinds = frozenset({"order.canceled", "order.amended", "order.filled"})
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str | None, str | None]] = []
+
+    def on_event(self, ev: MarketEvent, ctx: object) -> None:
+        self.seen.append((ev.kind, ev.order_id, ev.actor_id))
+
+
+def test_order_events_naming_only_their_order_get_the_placing_actor() -> None:
+    # cancel confirmations often carry the order id alone: detectors and profilers
+    # follow actors, and without this would never see those orders cancelled
+    rec = Recorder()
+    engine = FlowEngine(detectors=[rec])
+    ts = 1_732_147_200_000_000_000
+    engine.ingest(make_event("v", "M", "order.placed", ts, actor_id="alice", order_id="o1",
+                             side="buy", price=0.5, size=10.0))
+    engine.ingest(make_event("v", "M", "order.amended", ts + 1, order_id="o1", size=5.0))
+    engine.ingest(make_event("v", "M", "order.canceled", ts + 2, order_id="o1"))
+    engine.ingest(make_event("v", "M", "order.canceled", ts + 3, order_id="unknown"))
+    engine.ingest(make_event("v", "OTHER", "order.canceled", ts + 4, order_id="o1"))
+    engine.ingest(make_event("v", "M", "order.canceled", ts + 5, order_id="o1",
+                             actor_id="bob"))  # an actor the event names is kept
+    assert rec.seen == [("order.amended", "o1", "alice"), ("order.canceled", "o1", "alice"),
+                        ("order.canceled", "unknown", None), ("order.canceled", "o1", None),
+                        ("order.canceled", "o1", "bob")]
+
+
+def test_order_owners_are_bounded_oldest_first() -> None:
+    engine = FlowEngine(FlowConfig(max_orders_per_market=100))
+    ts = 1_732_147_200_000_000_000
+    for i in range(250):
+        engine.ingest(make_event("v", "M", "order.placed", ts + i, actor_id=f"a{i}",
+                                 order_id=f"o{i}", side="buy", price=0.5, size=1.0))
+    owners = engine._markets["M"].owners
+    assert len(owners) <= 100 and "o249" in owners and "o0" not in owners
+    assert owners["o249"] == "a249"

@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from ..audit.chain import AuditCategory, AuditLog, AuditRecord
 from ..config.model import FlowConfig
 from ..errors import StoreError
@@ -273,6 +275,20 @@ class FlowEngine:
         if kind == "book.delta":
             st.book.apply_delta(ev.side, ev.price, ev.size, ts)  # type: ignore[arg-type]
         elif kind in ORDER_KINDS:
+            oid = ev.order_id
+            if ev.actor_id is None:
+                if oid is not None:
+                    owner = st.owners.get(oid)
+                    if owner is not None:
+                        # an order event naming only its order (a cancel confirmation,
+                        # say) is the placing actor's: detectors and profilers follow
+                        # actors, and would otherwise never see it cancelled
+                        ev = attrs.evolve(ev, actor_id=owner)
+            elif kind == "order.placed" and oid is not None:
+                owners = st.owners
+                owners[oid] = ev.actor_id
+                if len(owners) > st.max_owners:
+                    st.forget_oldest_owners()
             st.orders.append(ev)
         elif kind == "trade.tape":
             st.trades.append((ev.price, ev.size, ev.side, ts))  # type: ignore[arg-type]

@@ -3,11 +3,17 @@
 Bounded by ``max_trades_per_market``, ``max_book_snapshots_per_market`` and
 ``max_orders_per_market`` so memory is predictable under long observation;
 markets idle longer than the eviction horizon are dropped whole.
+
+``owners`` maps the ids of recently placed orders (the last
+``max_orders_per_market`` placements) to the actors that placed them, so an
+order event naming only its order (a cancel confirmation, an amend) can be
+given its actor.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from itertools import islice
 from typing import Any
 
 from ..events import MarketEvent
@@ -17,7 +23,8 @@ Trade = tuple[float, float, str | None, int]
 
 
 class MarketState:
-    __slots__ = ("book", "last_ts", "market_id", "orders", "snapshots", "trades")
+    __slots__ = ("book", "last_ts", "market_id", "max_owners", "orders", "owners", "snapshots",
+                 "trades")
 
     def __init__(self, market_id: str, max_trades: int, max_snapshots: int,
                  max_orders: int) -> None:
@@ -25,8 +32,17 @@ class MarketState:
         self.trades: deque[Trade] = deque(maxlen=max_trades)
         self.snapshots: deque[tuple[list[Level], list[Level], int]] = deque(maxlen=max_snapshots)
         self.orders: deque[MarketEvent] = deque(maxlen=max_orders)
+        self.owners: dict[str, str] = {}
+        self.max_owners = max(max_orders, 10)
         self.book = L2Book()
         self.last_ts = 0
+
+    def forget_oldest_owners(self) -> None:
+        """Past ``max_owners``: drop the oldest tenth at once. One at a time would
+        rescan the slots of every id already dropped from the front of the dict."""
+        owners = self.owners
+        for oid in list(islice(owners, len(owners) - self.max_owners + self.max_owners // 10)):
+            del owners[oid]
 
 
 class AttrView:
