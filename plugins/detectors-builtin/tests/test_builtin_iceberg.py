@@ -288,7 +288,7 @@ def test_tranche_orders_and_chains_are_capped_oldest_first(monkeypatch):
         s.at(i * 10).place("a", f"o{i}", "sell", 0.50 + i / 100, 10.0)
     for ev in s.events:
         chains.placed(ev, "a")
-    assert list(chains.orders) == ["o2", "o3", "o4"]
+    assert list(chains.orders) == ["o2", "o3", "o4"]  # at the cap the oldest tenth (one) goes
     fills = Script()
     for i in (2, 3, 4):  # each order filled in full: a chain per price, two kept
         fills.at(100 + i).execute(taker="b", maker="a", maker_oid=f"o{i}", side="buy",
@@ -297,3 +297,16 @@ def test_tranche_orders_and_chains_are_capped_oldest_first(monkeypatch):
         if ev.kind == "order.filled" and ev.actor_id == "a":
             assert chains.filled(ev, 10.0) is not None
     assert [k[2] for k in chains.chains] == [0.53, 0.54]
+
+
+def test_tranche_orders_at_the_cap_drop_the_oldest_tenth_at_once(monkeypatch):
+    from horizon_flow_detectors_builtin.detectors import iceberg_tranches as it
+
+    monkeypatch.setattr(it, "MAX_ORDERS_PER_MARKET", 20)
+    chains = it.TrancheChains(refill_ns=500_000_000, tolerance=0.01)
+    s = Script()
+    for i in range(21):
+        s.at(i).place("a", f"o{i}", "sell", 0.50, 1.0)
+    for ev in s.events:
+        chains.placed(ev, "a")
+    assert list(chains.orders) == [f"o{i}" for i in range(2, 21)]  # o0, o1 went together

@@ -15,6 +15,7 @@ same thresholds as its level episodes and reports the findings.
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 from horizon_flow_core.events import MarketEvent
@@ -111,7 +112,10 @@ class TrancheChains:
             if old is not None and old is not chain:
                 ended = ended or self._unchain(old)
         elif len(orders) >= MAX_ORDERS_PER_MARKET:
-            self._forget(next(iter(orders)))
+            # the oldest tenth at once: dropping one at a time would rescan, on
+            # every placement, the slots of all the ids already dropped
+            for old_oid in list(islice(orders, max(1, MAX_ORDERS_PER_MARKET // 10))):
+                self._forget(old_oid)
         orders[oid] = (actor, side, price, size, ev.ts, chain)
         return ended
 
@@ -140,7 +144,8 @@ class TrancheChains:
             chains = self.chains
             chains.pop(key, None)  # a chain there is over (its tranche was not refilled)
             if len(chains) >= MAX_CHAINS_PER_MARKET:
-                del chains[next(iter(chains))]  # the oldest: O(1), not a scan of 10,000
+                for old_key in list(islice(chains, max(1, MAX_CHAINS_PER_MARKET // 10))):
+                    del chains[old_key]  # the oldest tenth (as for orders above)
             chain = chains[key] = Chain(actor, side, price, placed_size, placed_ts, done, fills,
                                         ev.ts)
         else:
