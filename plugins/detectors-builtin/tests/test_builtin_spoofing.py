@@ -227,3 +227,17 @@ def test_evict_idle_drops_state():
     assert det._baits and det._flows
     det.evict_idle(s.now + 1)
     assert not det._baits and not det._flows and not det._resting
+
+
+def test_resting_orders_at_the_cap_drop_the_oldest_tenth_and_their_depth(monkeypatch):
+    from horizon_flow_detectors_builtin.detectors import spoofing as sp
+
+    monkeypatch.setattr(sp, "MAX_RESTING_PER_MARKET", 20)
+    det = sp.SpoofingDetector()
+    s = Script()
+    for i in range(21):
+        s.at(i).place(f"a{i}", f"o{i}", "buy", 0.40, 10.0)
+    drive(det, s.events, finish=False)
+    rest = det._resting["M"]
+    assert list(rest.orders) == [f"o{i}" for i in range(2, 21)]
+    assert rest.buy_depth == pytest.approx(190.0)

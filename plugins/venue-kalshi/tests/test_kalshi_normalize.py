@@ -444,3 +444,18 @@ def test_bad_frames_raise_one_line_errors_naming_the_field(
     (ev,) = norm.normalize({"type": "trade", "msg": {"market_ticker": M, "yes_price": 40,
                                                      "count": 1}}, T0)
     assert ev.price == 0.4
+
+
+def test_trade_dedupe_keeps_at_least_the_window_and_stays_bounded() -> None:
+    norm = KalshiNormalizer(KalshiConfig(trade_dedupe_window=10))
+
+    def trade(i: int) -> list[Any]:
+        return norm.normalize({"type": "trade", "msg": {
+            "market_ticker": M, "trade_id": f"t{i}", "yes_price_dollars": "0.5",
+            "count_fp": "1", "taker_side": "yes"}}, T0 + i)
+
+    for i in range(30):
+        assert len(trade(i)) == 1
+    assert len(norm._trade_ids) <= 11  # the window and at most a tenth more
+    assert trade(25) == []  # among the last 10: a duplicate
+    assert len(trade(5)) == 1  # long forgotten: a print again

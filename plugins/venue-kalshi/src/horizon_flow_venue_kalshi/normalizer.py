@@ -60,6 +60,7 @@ import collections
 import logging
 from collections.abc import Callable
 from decimal import Decimal
+from itertools import islice
 from typing import Any, Final
 
 import orjson
@@ -509,8 +510,13 @@ class KalshiNormalizer:
                     self.stats["trades_duplicate"] += 1
                     return out
                 self._trade_ids[trade_id] = None
-                if len(self._trade_ids) > self.config.trade_dedupe_window:
-                    del self._trade_ids[next(iter(self._trade_ids))]
+                window = self.config.trade_dedupe_window
+                if len(self._trade_ids) > window + window // 10:
+                    # the oldest beyond the window, a tenth at once: dropping one per
+                    # trade would rescan the dict's dropped slots on every trade
+                    ids = self._trade_ids
+                    for old in list(islice(ids, len(ids) - window)):
+                        del ids[old]
             extra = {"trade_id": trade_id}
         if msg.get("is_block_trade") is True:
             extra = {**(extra or {}), "block_trade": True}
