@@ -109,7 +109,7 @@ def test_market_level_burst_on_an_anonymous_venue():
         s.at(60_500 + i * 2).delta("buy", 0.41, 10 + (i % 7))
     (f,) = drive(QuoteStuffingDetector(), s.events)
     assert f.actor_id is None and f.evidence["scope"] == "market"
-    assert f.evidence["anonymous"] is True and f.evidence["book_updates"] == 200
+    assert f.evidence["anonymous"] is True and f.evidence["book_updates"] == 150
     (named,) = drive(QuoteStuffingDetector(), quiet_then_burst().events)
     assert f.confidence < named.confidence
 

@@ -90,8 +90,9 @@ class QuoteStuffingConfig:
     max_fill_ratio: float = attrs.field(default=0.05, validator=fraction)
     #: Also watch whole markets (book and quote updates), for anonymous venues.
     market_level: bool = True
-    #: Fewest book/quote messages in one window in one market for a market burst.
-    market_min_messages: int = attrs.field(default=200, validator=at_least(1))
+    #: Fewest book/quote messages in one window in one market for a market burst
+    #: (against the market's own baseline as well, ``burst_multiple``).
+    market_min_messages: int = attrs.field(default=150, validator=at_least(1))
     near_miss_capacity: int = attrs.field(default=20, validator=non_negative)
 
 
