@@ -232,9 +232,10 @@ class LayeringDetector(DetectorBase):
                                           depth_levels=5)
         self._withdrawals: dict[tuple[str, str], deque[LevelWithdrawal]] = {}
         # anonymous layers held for the requote check: (due, side, size grown on
-        # that side when held, the event, verdict, evidence and message)
-        self._anon_held: deque[tuple[int, str, float, MarketEvent, Verdict, dict[str, Any],
-                                     str]] = deque()
+        # that side when held, the moments the layers were pulled, the event,
+        # verdict, evidence and message)
+        self._anon_held: deque[tuple[int, str, float, list[int], MarketEvent, Verdict,
+                                     dict[str, Any], str]] = deque()
         # every anonymous withdrawal, (ts, size cancelled), by (market, side), kept a
         # cancel window: a market maker pulling its ladder pulls both sides
         self._pulled: dict[tuple[str, str], deque[tuple[int, float]]] = {}
@@ -499,20 +500,23 @@ class LayeringDetector(DetectorBase):
                                                          reverse=(w.side == BUY))],
             "layered_size": r6(layered), "executed": r6(executed),
             "first_added_ts": min(x.added_ts for x in recent),
-            "last_cancel_ts": ev.ts, "_cancel_moments": sorted({x.ts for x in recent}),
+            "last_cancel_ts": ev.ts,
             "episode_ms": ms(life), "layer_to_execution_ratio": r6(layered / executed),
             "note": "no actor identity on this venue: layers seen as book levels gaining and "
-                    "losing size untraded; executions are tape prints elsewhere meanwhile",
+                    "losing size untraded; executions are tape prints against the other "
+                    "side meanwhile (any print where prints name no side)",
         }
         msg = (f"anonymous layers on the {w.side} side at {len(prices)} levels "
-               f"({layered:g} in total) withdrawn untraded while {executed:g} traded elsewhere")
+               f"({layered:g} in total) withdrawn untraded while {executed:g} traded against "
+               f"the other side")
         self._anon_held.append((ev.ts + self.requote_ns, w.side,
-                                self._levels.grown(ev.market_id, w.side), ev, verdict,
-                                evidence, msg))
+                                self._levels.grown(ev.market_id, w.side),
+                                sorted({x.ts for x in recent}), ev, verdict, evidence, msg))
 
     def _confirm_anonymous(self, now: int, *, all_held: bool = False) -> list[AnomalyFinding]:
         """Anonymous layers held past ``requote_window_ms``: reported unless that side of
-        the book grew back by ``max_requote_ratio`` of the layered size meanwhile.
+        the book grew back by ``max_requote_ratio`` of the layered size meanwhile, or
+        the other side was pulled at the same moments by ``max_two_sided_ratio`` of it.
 
         Without identity a market maker's requote looks like layering: its ladder
         is withdrawn untraded while prints happen. It is put straight back, at new
@@ -522,7 +526,7 @@ class LayeringDetector(DetectorBase):
         out: list[AnomalyFinding] = []
         q = self._anon_held
         while q and (all_held or q[0][0] < now):
-            _, side, grown_then, ev, verdict, evidence, msg = q.popleft()
+            _, side, grown_then, moments, ev, verdict, evidence, msg = q.popleft()
             layered = evidence["layered_size"]
             replaced = self._levels.grown(ev.market_id, side) - grown_then
             requote = Threshold("max_requote_ratio", replaced / layered if layered else 0.0,
@@ -531,19 +535,18 @@ class LayeringDetector(DetectorBase):
             # market maker pulls its whole two-sided ladder at once; a layerer
             # pulls its layers and leaves the genuine side alone)
             other = SELL if side == BUY else BUY
-            moments = evidence.pop("_cancel_moments")
             both = sum(c for t, c in self._pulled.get((ev.market_id, other), ())
                        if any(abs(t - m) <= _SAME_MOMENT_NS for m in moments))
             two_sided = Threshold("max_two_sided_ratio", both / layered if layered else 0.0,
                                   self.cfg.max_two_sided_ratio, at_most=True, calibrates=False)
-            evidence["other_side_withdrawn"] = r6(both)
             full = evaluate([*verdict.thresholds, two_sided, requote])
             if not full.passed:
                 self._near.offer(full, ts=ev.ts, market_id=ev.market_id, actor_id=None,
                                  detail={"side": side, "replaced": r6(replaced),
                                          "layered": layered, "anonymous": True})
                 continue
-            evidence = {**evidence, "replaced_within_requote_window": r6(replaced)}
+            evidence = {**evidence, "replaced_within_requote_window": r6(replaced),
+                        "other_side_withdrawn": r6(both)}
             f = make_finding(self.name, self.category, ev, actor_id=None, verdict=full,
                              message=msg, citation=self.citation, evidence=evidence,
                              anonymous=True)
