@@ -285,18 +285,19 @@ def test_tranche_orders_and_chains_are_capped_oldest_first(monkeypatch):
     chains = it.TrancheChains(refill_ns=500_000_000, tolerance=0.01)
     s = Script()
     for i in range(5):
-        s.at(i * 10).place("a", f"o{i}", "sell", 0.50 + i / 100, 10.0)
+        s.at(i * 10).place(f"a{i}", f"o{i}", "sell", 0.50 + i / 100, 10.0)
     for ev in s.events:
-        chains.placed(ev, "a")
+        chains.placed(ev, ev.actor_id)
     assert list(chains.orders) == ["o2", "o3", "o4"]  # at the cap the oldest tenth (one) goes
     fills = Script()
-    for i in (2, 3, 4):  # each order filled in full: a chain per price, two kept
-        fills.at(100 + i).execute(taker="b", maker="a", maker_oid=f"o{i}", side="buy",
+    for i in (2, 3, 4):  # each order filled in full: a chain per actor, two kept
+        fills.at(100 + i).execute(taker="b", maker=f"a{i}", maker_oid=f"o{i}", side="buy",
                                   price=0.50 + i / 100, size=10.0)
     for ev in fills.events:
-        if ev.kind == "order.filled" and ev.actor_id == "a":
-            assert chains.filled(ev, 10.0) is not None
-    assert [k[2] for k in chains.chains] == [0.53, 0.54]
+        if ev.kind == "order.filled" and ev.aggressor is False:
+            assert chains.filled(ev, 10.0, "sell") is not None
+    assert list(chains.chains) == ["a3", "a4"]
+    assert chains.chain("a4", "sell", 0.54) is not None and chains.chain("a4", "buy", 0.54) is None
 
 
 def test_tranche_orders_at_the_cap_drop_the_oldest_tenth_at_once(monkeypatch):

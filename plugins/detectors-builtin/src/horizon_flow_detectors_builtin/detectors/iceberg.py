@@ -290,7 +290,7 @@ class IcebergDetector(DetectorBase):
                 actor = ev.actor_id
                 ended = tranches.placed(ev, actor) if actor is not None else None
             elif ev.order_id in tranches.orders:
-                ended = tranches.withdrawn(ev.order_id)
+                ended = tranches.withdrawn(ev.order_id, ev.actor_id)
             else:
                 ended = None
             if ended is not None:
@@ -325,7 +325,7 @@ class IcebergDetector(DetectorBase):
                 lv = lv or self._level(ev, mk, passive, ev.price)
                 lv.makers[ev.actor_id] = lv.makers.get(ev.actor_id, 0.0) + ev.size
             if mk.tranches.orders:
-                chain = mk.tranches.filled(ev, ev.size)
+                chain = mk.tranches.filled(ev, ev.size, passive)
                 if chain is not None and not chain.fired:
                     by_chain = self._judge_chain(ev, mk, chain)
         if mk.has_tape:

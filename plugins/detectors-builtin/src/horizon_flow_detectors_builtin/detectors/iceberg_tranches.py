@@ -20,11 +20,9 @@ from typing import Any
 
 from horizon_flow_core.events import MarketEvent
 
-from ..common import BUY, SELL
-
-#: Identified orders followed per market; the oldest is forgotten past this.
+#: Identified orders followed per market; the oldest tenth is forgotten past this.
 MAX_ORDERS_PER_MARKET = 100_000
-#: Chains kept per market; the oldest is forgotten past this.
+#: Chains kept per market (one an actor); the oldest tenth is forgotten past this.
 MAX_CHAINS_PER_MARKET = 10_000
 #: A tranche counts as filled when what is left is below this share of it.
 _FILLED = 1e-9
@@ -34,7 +32,7 @@ class Chain:
     """One actor's consecutive tranches at one (side, price)."""
 
     __slots__ = ("actor", "side", "price", "size", "start_ts", "executed", "executions",
-                 "refills", "refill_sizes", "filled_ts", "last_ts", "fired", "best",
+                 "refills", "refill_sizes", "filled_ts", "last_ts", "live", "fired", "best",
                  "best_closeness")
 
     def __init__(self, actor: str, side: str, price: float, size: float, start_ts: int,
@@ -51,15 +49,11 @@ class Chain:
         # when the last tranche was filled in full (-1: a tranche is resting)
         self.filled_ts = filled_ts
         self.last_ts = filled_ts
+        self.live: str | None = None  # the order id of the resting tranche
         self.fired = False
         # the closest miss so far (the judged numbers) and its closeness
         self.best: tuple[float, ...] | None = None
         self.best_closeness = 0.0
-
-
-#: An identified resting order: (actor, side, price, size, placed ts, its chain or None).
-#: A tuple, not an object: one is made per placement, and most are only ever canceled.
-_Order = tuple[str, str, float, float, int, Chain | None]
 
 
 class TrancheChains:
@@ -68,6 +62,11 @@ class TrancheChains:
     ``refill_ns``: longest time from a tranche's last fill to the next
     tranche's placement. ``tolerance``: how far (as a share of the first
     tranche) a later tranche's size may differ.
+
+    Per placement this keeps only the order's size and time (a placement is the
+    most common order event, and most orders are only ever cancelled); the
+    rest of a chain comes from the fills. Each actor has at most one chain in a
+    market, its latest: an iceberg works one price at a time.
     """
 
     __slots__ = ("refill_ns", "tolerance", "orders", "partial", "chains")
@@ -75,23 +74,21 @@ class TrancheChains:
     def __init__(self, refill_ns: int, tolerance: float) -> None:
         self.refill_ns = refill_ns
         self.tolerance = tolerance
-        self.orders: dict[str, _Order] = {}
+        self.orders: dict[str, tuple[float, int]] = {}  # order id -> (size, placed ts)
         # (volume filled, fills) of orders partly filled, by order id
         self.partial: dict[str, tuple[float, int]] = {}
-        self.chains: dict[tuple[str, str, float], Chain] = {}
+        self.chains: dict[str, Chain] = {}  # by actor
 
     def placed(self, ev: MarketEvent, actor: str) -> Chain | None:
         """A placement by ``actor``; a chain it ends (to report as a near-miss), if any."""
-        oid, side, price, size = ev.order_id, ev.side, ev.price, ev.size
-        if oid is None or price is None or not size or (side != BUY and side != SELL):
+        oid, size = ev.order_id, ev.size
+        if oid is None or not size or ev.price is None:
             return None
         ended: Chain | None = None
-        chain: Chain | None = None
         chains = self.chains
         if chains:
-            key = (actor, side, price)
-            chain = chains.get(key)
-            if chain is not None:
+            chain = chains.get(actor)
+            if chain is not None and chain.price == ev.price and chain.side == ev.side:
                 filled_ts = chain.filled_ts
                 if (filled_ts >= 0 and ev.ts - filled_ts <= self.refill_ns
                         and abs(size - chain.size) <= self.tolerance * chain.size):
@@ -100,90 +97,87 @@ class TrancheChains:
                         chain.refill_sizes.append(size)
                     chain.filled_ts = -1
                     chain.last_ts = ev.ts
+                    chain.live = oid
                 else:
                     # too late, another size, or a second order beside a resting
                     # tranche: not the next tranche; the chain is over
-                    ended = chains.pop(key)
-                    chain = None
+                    ended = chains.pop(actor)
         orders = self.orders
-        if oid in orders:  # an id placed again replaces its order
-            old = orders.pop(oid)[5]
-            self.partial.pop(oid, None)
-            if old is not None and old is not chain:
-                ended = ended or self._unchain(old)
+        if oid in orders:
+            self.partial.pop(oid, None)  # an id placed again replaces its order
         elif len(orders) >= MAX_ORDERS_PER_MARKET:
             # the oldest tenth at once: dropping one at a time would rescan, on
             # every placement, the slots of all the ids already dropped
-            for old_oid in list(islice(orders, max(1, MAX_ORDERS_PER_MARKET // 10))):
-                self._forget(old_oid)
-        orders[oid] = (actor, side, price, size, ev.ts, chain)
+            for old in list(islice(orders, max(1, MAX_ORDERS_PER_MARKET // 10))):
+                del orders[old]
+                self.partial.pop(old, None)
+        orders[oid] = (size, ev.ts)
         return ended
 
-    def filled(self, ev: MarketEvent, size: float) -> Chain | None:
-        """A passive fill of an identified order; the chain whose tranche it completed."""
-        oid = ev.order_id
-        if oid is None:
+    def filled(self, ev: MarketEvent, size: float, side: str) -> Chain | None:
+        """A passive fill of ``actor``'s order on ``side``; the chain whose tranche it
+        completed (new or continued), if it completed one."""
+        oid, actor = ev.order_id, ev.actor_id
+        if oid is None or actor is None or ev.price is None:
             return None
         order = self.orders.get(oid)
         if order is None:
             return None
-        actor, side, price, placed_size, placed_ts, chain = order
         done, fills = self.partial.pop(oid, (0.0, 0))
         done += size
         fills += 1
+        chains = self.chains
+        chain = chains.get(actor)
+        if chain is not None and chain.live != oid:
+            chain = None  # the actor's chain rests elsewhere: this order is not in it
         if chain is not None:
             chain.executed += size
             chain.executions += 1
             chain.last_ts = ev.ts
+        placed_size = order[0]
         if placed_size - done > _FILLED * placed_size:
             self.partial[oid] = (done, fills)
             return None
         del self.orders[oid]
         if chain is None:
-            key = (actor, side, price)
-            chains = self.chains
-            chains.pop(key, None)  # a chain there is over (its tranche was not refilled)
+            chains.pop(actor, None)  # a chain of the actor elsewhere is over
             if len(chains) >= MAX_CHAINS_PER_MARKET:
-                for old_key in list(islice(chains, max(1, MAX_CHAINS_PER_MARKET // 10))):
-                    del chains[old_key]  # the oldest tenth (as for orders above)
-            chain = chains[key] = Chain(actor, side, price, placed_size, placed_ts, done, fills,
-                                        ev.ts)
+                for old in list(islice(chains, max(1, MAX_CHAINS_PER_MARKET // 10))):
+                    del chains[old]  # the oldest tenth (as for orders above)
+            chain = chains[actor] = Chain(actor, side, ev.price, placed_size, order[1], done,
+                                          fills, ev.ts)
         else:
             chain.filled_ts = ev.ts
+            chain.live = None
         return chain
 
-    def withdrawn(self, oid: str | None) -> Chain | None:
+    def withdrawn(self, oid: str | None, actor: str | None) -> Chain | None:
         """A cancel or amend of an identified order; the chain it ends, if any."""
-        if oid is None or oid not in self.orders:
+        if oid is None or self.orders.pop(oid, None) is None:
             return None
-        return self._forget(oid)
-
-    def _forget(self, oid: str) -> Chain | None:
-        """Drop an order; the chain it ends (its resting tranche), if any."""
-        chain = self.orders.pop(oid)[5]
         self.partial.pop(oid, None)
-        return None if chain is None else self._unchain(chain)
-
-    def _unchain(self, chain: Chain) -> Chain:
-        key = (chain.actor, chain.side, chain.price)
-        if self.chains.get(key) is chain:
-            del self.chains[key]
+        chain = self.chains.get(actor) if actor is not None else None
+        if chain is None or chain.live != oid:
+            return None
+        del self.chains[actor]  # type: ignore[arg-type]
         return chain
 
     def chain(self, actor: str, side: str, price: float) -> Chain | None:
-        return self.chains.get((actor, side, price))
+        chain = self.chains.get(actor)
+        return chain if chain is not None and chain.side == side and chain.price == price else None
 
     def evict(self, before_ts: int) -> list[Chain]:
         """Forget orders placed and chains last active before ``before_ts``; the chains."""
-        stale = [self.chains.pop(k) for k in [k for k, c in self.chains.items()
+        stale = [self.chains.pop(a) for a in [a for a, c in self.chains.items()
                                                if c.last_ts < before_ts]]
-        for oid in [o for o, order in self.orders.items() if order[4] < before_ts]:
-            self._forget(oid)
+        for oid in [o for o, (_, ts) in self.orders.items() if ts < before_ts]:
+            del self.orders[oid]
+            self.partial.pop(oid, None)
         return stale
 
     def open_chains(self) -> list[Chain]:
-        """Every chain, in a fixed order (actor, side, price)."""
-        return [self.chains[k] for k in sorted(self.chains)]
+        """Every chain, in a fixed order (by actor)."""
+        return [self.chains[a] for a in sorted(self.chains)]
 
 
 def chain_evidence(chain: Chain) -> dict[str, Any]:
