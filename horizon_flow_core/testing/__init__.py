@@ -8,14 +8,18 @@ available in any test suite once ``horizon-flow`` is installed:
 
 And as plain functions: :func:`registered_plugin` (register a plugin for one
 block), :func:`check_detector`, :func:`check_venue`, :func:`check_store`
-(conformance checks any plugin can run against itself), and
-:class:`ReplayingSource` (a fake live venue replaying frames).
+(conformance checks any plugin can run against itself),
+:func:`check_venue_robustness` (recorded frames mutated field by field must
+give a ``FrameError`` or valid events), and :class:`ReplayingSource` (a fake
+live venue replaying frames).
 """
 
 from .conformance import check_detector, check_store, check_venue
 from .feed import FeedBuilder
+from .mutations import check_venue_robustness, load_frames
 from .plugins import isolated_plugin_manager, registered_plugin
 from .sources import ReplayingSource, collect_source
 
 __all__ = ["FeedBuilder", "ReplayingSource", "check_detector", "check_store", "check_venue",
-           "collect_source", "isolated_plugin_manager", "registered_plugin"]
+           "check_venue_robustness", "collect_source", "isolated_plugin_manager", "load_frames",
+           "registered_plugin"]
