@@ -7,7 +7,12 @@ from typing import Any
 
 from horizon_flow_core import MarketEvent, make_event
 from horizon_flow_core.errors import FrameError
-from horizon_flow_core.testing import check_venue_robustness, load_frames
+from horizon_flow_core.testing import (
+    assert_venue_robust,
+    check_venue_robustness,
+    load_frames,
+    recorded_frames,
+)
 from horizon_flow_core.testing.mutations import POISONS, mutations
 
 TS = 1_732_147_200_000_000_000
@@ -73,3 +78,28 @@ def test_frames_load_from_json_and_jsonl(tmp_path: Path) -> None:
     (tmp_path / "b.jsonl").write_text('{"y": 1}\n\n{"y": 2}\n')
     assert load_frames([tmp_path / "a.json", tmp_path / "b.jsonl"]) == [
         {"x": 1}, {"y": 1}, {"y": 2}]
+
+
+def test_recorded_frames_take_each_file_name_once(tmp_path: Path) -> None:
+    data, shared = tmp_path / "data", tmp_path / "shared"
+    data.mkdir()
+    shared.mkdir()
+    (data / "a.json").write_text('{"from": "data"}')
+    (shared / "a.json").write_text('{"from": "shared"}')
+    (shared / "b.jsonl").write_text('{"b": 1}\n')
+    (shared / "abi.json").write_text('{"not": "a frame"}')
+    (shared / "notes.md").write_text("# not json")
+    frames = recorded_frames(data, shared, tmp_path / "absent", exclude=["abi.json"])
+    assert frames == [{"from": "data"}, {"b": 1}]
+    assert recorded_frames(tmp_path / "absent") == []
+
+
+def test_assert_venue_robust_lists_the_failures() -> None:
+    assert_venue_robust(Strict, [FRAME])
+    try:
+        assert_venue_robust(Sloppy, [FRAME])
+    except AssertionError as exc:
+        assert "mutated frame(s) not handled by contract" in str(exc)
+        assert "msg.size = deleted: KeyError" in str(exc)
+    else:
+        raise AssertionError("a sloppy normalizer passed")

@@ -16,10 +16,15 @@ live venue replaying frames).
 
 from .conformance import check_detector, check_store, check_venue
 from .feed import FeedBuilder
-from .mutations import check_venue_robustness, load_frames
+from .mutations import (
+    assert_venue_robust,
+    check_venue_robustness,
+    load_frames,
+    recorded_frames,
+)
 from .plugins import isolated_plugin_manager, registered_plugin
 from .sources import ReplayingSource, collect_source
 
-__all__ = ["FeedBuilder", "ReplayingSource", "check_detector", "check_store", "check_venue",
-           "check_venue_robustness", "collect_source", "isolated_plugin_manager", "load_frames",
-           "registered_plugin"]
+__all__ = ["FeedBuilder", "ReplayingSource", "assert_venue_robust", "check_detector",
+           "check_store", "check_venue", "check_venue_robustness", "collect_source",
+           "isolated_plugin_manager", "load_frames", "recorded_frames", "registered_plugin"]

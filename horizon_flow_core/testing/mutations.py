@@ -161,3 +161,28 @@ def load_frames(paths: Iterable[str | Path]) -> list[Any]:
         else:
             frames.append(loads(p.read_bytes()))
     return frames
+
+
+def recorded_frames(*directories: Path, exclude: Iterable[str] = ()) -> list[Any]:
+    """The frames of every ``.json``/``.jsonl`` file in ``directories`` (those that
+    exist), each file name once (the first directory that has it wins), in name
+    order; ``exclude``: file names that are not frames. Empty when there are none."""
+    skip = set(exclude)
+    by_name: dict[str, Path] = {}
+    for d in directories:
+        if not d.is_dir():
+            continue
+        for p in sorted(d.iterdir()):
+            if p.suffix in (".json", ".jsonl") and p.name not in skip:
+                by_name.setdefault(p.name, p)
+    return load_frames(by_name[n] for n in sorted(by_name))
+
+
+def assert_venue_robust(normalizer_factory: Callable[[], Any], frames: Iterable[Any], *,
+                        max_paths: int = 20) -> None:
+    """:func:`check_venue_robustness`, failing with the first 20 failures listed."""
+    failures = check_venue_robustness(normalizer_factory, frames, max_paths=max_paths)
+    if failures:
+        shown = "\n".join(str(f) for f in failures[:20])
+        raise AssertionError(f"{len(failures)} mutated frame(s) not handled by contract:\n"
+                             f"{shown}")
