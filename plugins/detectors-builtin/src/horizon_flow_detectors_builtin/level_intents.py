@@ -71,6 +71,12 @@ class LevelWithdrawal:
     tape_toward: float | None = None
 
     @property
+    def executed_against(self) -> float:
+        """What traded against the other side during its life: ``tape_toward``, or
+        every print elsewhere where prints named no side."""
+        return self.tape_elsewhere if self.tape_toward is None else self.tape_toward
+
+    @property
     def life_ns(self) -> int:
         return self.ts - self.added_ts
 

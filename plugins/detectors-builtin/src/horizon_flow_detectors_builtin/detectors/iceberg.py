@@ -202,6 +202,8 @@ class _OrderBook:
 
 @attrs.define(slots=True)
 class _Market:
+    # one actor's tranches where order events name actors (see iceberg_tranches)
+    tranches: TrancheChains
     book: LevelBook = attrs.field(factory=LevelBook)
     orders: _OrderBook = attrs.field(factory=_OrderBook)
     has_book: bool = False
@@ -212,8 +214,6 @@ class _Market:
     ask_levels: dict[float, _Level] = attrs.field(factory=dict)
     seen: dict[tuple[int, float, float, str], None] = attrs.field(factory=dict)
     last_ts: int = 0
-    # one actor's tranches where order events name actors (see iceberg_tranches)
-    tranches: TrancheChains = attrs.field(factory=lambda: TrancheChains(0, 0.0))
 
     def episodes(self, side: str) -> dict[float, _Level]:
         return self.bid_levels if side == BUY else self.ask_levels

@@ -467,10 +467,7 @@ class LayeringDetector(DetectorBase):
             q = self._withdrawals[key] = deque()
         while q and q[0].ts < ev.ts - self.cancel_ns:
             q.popleft()
-        # what traded against the other side while it rested (aggressors on its
-        # side); the whole tape elsewhere where prints name no side
-        toward = w.tape_elsewhere if w.tape_toward is None else w.tape_toward
-        if w.canceled < 0.5 * w.added or toward <= 0:
+        if w.canceled < 0.5 * w.added or w.executed_against <= 0:
             return  # mostly traded, or nothing traded against the other side: not a layer
         q.append(w)
         recent = [x for x in q if x.added_ts >= w.added_ts - self.placement_ns]
@@ -478,8 +475,7 @@ class LayeringDetector(DetectorBase):
         if len(prices) < 2:
             return
         layered = sum(x.added for x in recent)
-        executed = min(x.tape_elsewhere if x.tape_toward is None else x.tape_toward
-                       for x in recent)
+        executed = min(x.executed_against for x in recent)
         life = max(x.ts for x in recent) - min(x.added_ts for x in recent)
         verdict = evaluate([
             Threshold("min_layers", float(len(prices)), float(cfg.min_layers)),
