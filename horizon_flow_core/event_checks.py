@@ -20,7 +20,7 @@ from typing import Final
 import orjson
 
 from .errors import FeedError
-from .events import MarketEvent
+from .events import MarketEvent, event_from_dict, event_to_dict
 
 #: The latest timestamp an event may carry: 2200-01-01T00:00:00Z in nanoseconds.
 #: Far below 2**63, so sums and differences of timestamps stay within int64
@@ -94,6 +94,24 @@ def check_event(ev: MarketEvent) -> FeedError | None:
             orjson.dumps(ev.extra)
         except (TypeError, orjson.JSONEncodeError) as exc:
             return _bad("extra", f"cannot be written as JSON ({exc})")
+    return None
+
+
+def event_problem(ev: object) -> str | None:
+    """What is wrong with what a venue plugin emitted, in one line; None when nothing:
+    not a MarketEvent, failing :func:`check_event`, or not surviving a round trip
+    through its dict form (what the feed log writes and a replay reads back)."""
+    if not isinstance(ev, MarketEvent):
+        return f"emitted {type(ev).__name__}, not a MarketEvent"
+    err = check_event(ev)
+    if err is not None:
+        return f"emitted an invalid event: {err}"
+    try:
+        again = event_from_dict(event_to_dict(ev))
+    except FeedError as exc:
+        return f"emitted an event that does not round-trip: {exc}"
+    if again != ev:
+        return "emitted an event that does not round-trip"
     return None
 
 

@@ -117,3 +117,16 @@ def test_daemon_venue_rejects_invalid_events_and_queues_the_rest() -> None:
     assert runner.rejects == 1 and runner.events_emitted == 2
     ctx.emit([attrs.evolve(GOOD, price=float("nan"))])  # nothing valid: nothing queued
     assert q.empty() and runner.rejects == 2
+
+
+def test_event_problem_names_what_a_venue_emitted_wrong() -> None:
+    from horizon_flow_core.event_checks import event_problem
+
+    assert event_problem(GOOD) is None and event_problem(SNAP) is None
+    assert event_problem({"kind": "trade.tape"}) == "emitted dict, not a MarketEvent"
+    bad = event_problem(attrs.evolve(GOOD, size=-1.0))
+    assert bad is not None and bad.startswith("emitted an invalid event") and "size" in bad
+    # valid values that do not come back the same from the feed log's form: levels
+    # as lists where a replay reads tuples
+    listed = event_problem(attrs.evolve(SNAP, bids=[[0.4, 5.0]]))
+    assert listed == "emitted an event that does not round-trip"

@@ -26,8 +26,7 @@ from typing import Any
 import attrs
 
 from ..errors import FeedError
-from ..event_checks import check_event
-from ..events import MarketEvent, event_from_dict, event_to_dict
+from ..event_checks import event_problem
 
 
 def _deep(depth: int) -> Any:
@@ -105,21 +104,6 @@ def mutations(frame: Any, *, max_paths: int = 60) -> Iterator[tuple[str, str, An
             yield name, label, _mutated(frame, keys, make())
 
 
-def _invalid(ev: Any) -> str | None:
-    if not isinstance(ev, MarketEvent):
-        return f"emitted {type(ev).__name__}, not a MarketEvent"
-    err = check_event(ev)
-    if err is not None:
-        return f"emitted an invalid event: {err}"
-    try:
-        again = event_from_dict(event_to_dict(ev))
-    except FeedError as exc:
-        return f"emitted an event that does not round-trip: {exc}"
-    if again != ev:
-        return "emitted an event that does not round-trip"
-    return None
-
-
 def check_venue_robustness(normalizer_factory: Callable[[], Any], frames: Iterable[Any], *,
                            max_paths: int = 60, recv_ts: int | None = None
                            ) -> list[RobustnessFailure]:
@@ -142,7 +126,7 @@ def check_venue_robustness(normalizer_factory: Callable[[], Any], frames: Iterab
                                                   f"{type(exc).__name__}: {exc}"[:200]))
                 continue
             for ev in events:
-                problem = _invalid(ev)
+                problem = event_problem(ev)
                 if problem is not None:
                     failures.append(RobustnessFailure(i, path, label, problem[:200]))
                     break
