@@ -260,3 +260,12 @@ def test_anonymous_layers_need_trading_against_the_other_side(aggressor, fires):
     s.at(600).tape(price, 150, aggressor)
     s.at(900).delta("buy", 0.49, 50).delta("buy", 0.48, 50).delta("buy", 0.47, 50)
     assert len(drive(LayeringDetector(), s.events)) == (1 if fires else 0)
+
+
+def test_evict_idle_drops_anonymous_state():
+    det = LayeringDetector()
+    events = anonymous_pull(both_sides=True).events
+    drive(det, events)
+    assert det._pulled and det._withdrawals
+    det.evict_idle(events[-1].ts + 1)
+    assert not det._pulled and not det._withdrawals and not det._anon_held
