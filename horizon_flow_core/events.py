@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import attrs
 
-from .errors import FeedError
+from .errors import FeedError, preview
 from .event_shapes import MAX_SHAPES, compile_builder
 
 
@@ -145,7 +145,7 @@ def _levels(value: Any, name: str) -> list[Level]:
     for i, lv in enumerate(value):
         if (not isinstance(lv, (list, tuple)) or len(lv) != 2
                 or type(lv[0]) not in (int, float) or type(lv[1]) not in (int, float)):
-            raise _bad(f"{name}[{i}]", f"expected [price, size] numbers, got {lv!r:.60}")
+            raise _bad(f"{name}[{i}]", f"expected [price, size] numbers, got {preview(lv, 60)}")
         out.append((float(lv[0]), float(lv[1])))
     return out
 
@@ -335,7 +335,7 @@ _BUILDERS: dict[tuple[str, ...], Callable[[dict[str, Any]], MarketEvent]] = {}
 def _num(value: Any, name: str) -> float:
     if type(value) is int:
         return float(value)
-    raise _bad(name, f"expected a number, got {type(value).__name__} {value!r:.40}")
+    raise _bad(name, f"expected a number, got {type(value).__name__} {preview(value)}")
 
 
 def _id(value: Any, name: str) -> str:
@@ -356,21 +356,22 @@ def _validate_slow(d: dict[str, Any]) -> FeedError:
     if raw is None:
         return _bad("kind", "missing")
     if type(raw) is not str or _KIND_INTERN.get(raw) is None:
-        return _bad("kind", f"unknown kind {raw!r:.40}; expected one of {', '.join(sorted(KINDS))}")
+        return _bad("kind", f"unknown kind {preview(raw)}; expected one of "
+                            f"{', '.join(sorted(KINDS))}")
     ts = d.get("ts")
     if type(ts) is not int:
-        return _bad("ts", f"expected integer nanoseconds since the epoch, got {ts!r:.40}")
+        return _bad("ts", f"expected integer nanoseconds since the epoch, got {preview(ts)}")
     if ts < 0:
         return _bad("ts", f"negative timestamp {ts}")
     seq = d.get("seq")
     if seq is not None and type(seq) is not int:
-        return _bad("seq", f"expected an integer, got {seq!r:.40}")
+        return _bad("seq", f"expected an integer, got {preview(seq)}")
     side = d.get("side")
     if side is not None and (type(side) is not str or _SIDES.get(side) is None):
-        return _bad("side", f"expected 'buy' or 'sell', got {side!r:.40}")
+        return _bad("side", f"expected 'buy' or 'sell', got {preview(side)}")
     aggressor = d.get("aggressor")
     if aggressor is not None and type(aggressor) is not bool:
-        return _bad("aggressor", f"expected true or false, got {aggressor!r:.40}")
+        return _bad("aggressor", f"expected true or false, got {preview(aggressor)}")
     return FeedError("malformed event")
 
 
