@@ -19,8 +19,16 @@ from typing import Final
 
 import orjson
 
-from .errors import FeedError
-from .events import MarketEvent, event_from_dict, event_to_dict
+from .errors import FeedError, preview
+from .events import (
+    BUY,
+    KINDS,
+    SELL,
+    MarketEvent,
+    _required_for_kind,
+    event_from_dict,
+    event_to_dict,
+)
 
 #: The latest timestamp an event may carry: 2200-01-01T00:00:00Z in nanoseconds.
 #: Far below 2**63, so sums and differences of timestamps stay within int64
@@ -36,28 +44,50 @@ def _bad(field: str, reason: str) -> FeedError:
     return FeedError(f"venue plugin emitted an invalid event: {reason}", field=field)
 
 
-def _number(value: object, name: str, *, sign: bool) -> FeedError | None:
+def _number(value: object, name: str, *, nonneg: bool) -> FeedError | None:
     if type(value) is not float and type(value) is not int:
         return _bad(name, f"expected a number, got {type(value).__name__}")
     if not math.isfinite(value):
         return _bad(name, f"not a finite number: {value}")
-    if sign and value < 0:
+    if nonneg and value < 0:
         return _bad(name, f"negative: {value}")
     return None
+
+
+def _level_problem(level: object, name: str) -> FeedError | None:
+    """Why a book level off the fast path (two finite floats, the size not
+    negative) is invalid; None for one that is valid all the same (ints)."""
+    if (type(level) is not tuple and type(level) is not list) or len(level) != 2:
+        return _bad(name, "expected a (price, size) pair")
+    return (_number(level[0], f"{name} price", nonneg=False)
+            or _number(level[1], f"{name} size", nonneg=True))
 
 
 def check_event(ev: MarketEvent) -> FeedError | None:
     """Why ``ev`` cannot be ingested or recorded, naming the field; None when it can.
 
-    Checked: ``venue`` and ``market_id`` non-empty strings; ``ts`` an int in
-    (0, :data:`MAX_TS`]; ``seq`` an int within 64 bits; prices finite; sizes
-    finite and not negative (also in ``bids``/``asks`` levels); ids strings;
-    ``extra`` serializable by orjson (the feed log and the audit log write it).
+    Checked: ``venue`` and ``market_id`` non-empty strings; ``kind`` known,
+    ``side`` ``buy``/``sell`` or none, ``aggressor`` a bool or none and the
+    fields the kind needs present (as the feed reader requires them, so what
+    is recorded replays); ``ts`` an int in (0, :data:`MAX_TS`]; ``seq`` an int
+    within 64 bits; prices finite; sizes finite and not negative (also in
+    ``bids``/``asks`` levels); ids strings; ``extra`` serializable by orjson
+    (the feed log and the audit log write it).
     """
     if type(ev.venue) is not str or not ev.venue:
         return _bad("venue", "expected a non-empty string")
     if type(ev.market_id) is not str or not ev.market_id:
         return _bad("market_id", "expected a non-empty string")
+    kind = ev.kind
+    if kind not in KINDS:
+        return _bad("kind", f"unknown kind {preview(kind)}")
+    if ev.side is not None and ev.side != BUY and ev.side != SELL:
+        return _bad("side", f"expected 'buy' or 'sell', got {preview(ev.side)}")
+    if ev.aggressor is not None and type(ev.aggressor) is not bool:
+        return _bad("aggressor", f"expected true or false, got {preview(ev.aggressor)}")
+    missing = _required_for_kind(kind, ev)
+    if missing is not None:
+        return _bad(missing, f"required for kind {kind} but missing")
     ts = ev.ts
     if type(ts) is not int:
         return _bad("ts", f"expected integer nanoseconds, got {type(ts).__name__}")
@@ -68,11 +98,11 @@ def check_event(ev: MarketEvent) -> FeedError | None:
         return _bad("seq", "expected an integer within 64 bits")
     for name in _PRICES:
         value = getattr(ev, name)
-        if value is not None and (err := _number(value, name, sign=False)) is not None:
+        if value is not None and (err := _number(value, name, nonneg=False)) is not None:
             return err
     for name in _SIZES:
         value = getattr(ev, name)
-        if value is not None and (err := _number(value, name, sign=True)) is not None:
+        if value is not None and (err := _number(value, name, nonneg=True)) is not None:
             return err
     for name in _IDS:
         value = getattr(ev, name)
@@ -83,10 +113,13 @@ def check_event(ev: MarketEvent) -> FeedError | None:
         if levels is None:
             continue
         for i, level in enumerate(levels):
-            if type(level) is not tuple and type(level) is not list or len(level) != 2:
-                return _bad(f"{name}[{i}]", "expected a (price, size) pair")
-            err = (_number(level[0], f"{name}[{i}] price", sign=False)
-                   or _number(level[1], f"{name}[{i}] size", sign=True))
+            # the common case without building field names (a snapshot has many levels)
+            if ((type(level) is tuple or type(level) is list) and len(level) == 2
+                    and type(level[0]) is float and type(level[1]) is float
+                    and math.isfinite(level[0]) and math.isfinite(level[1])
+                    and level[1] >= 0):
+                continue
+            err = _level_problem(level, f"{name}[{i}]")
             if err is not None:
                 return err
     if ev.extra is not None:

@@ -15,6 +15,7 @@ from horizon_flow_core.daemon.venue import VenueRunner
 from horizon_flow_core.event_checks import MAX_TS, check_event, split_valid
 from horizon_flow_core.events import event_to_dict
 from horizon_flow_core.feeds import RejectLog, iter_raw_recording
+from horizon_flow_core.feeds.reader import read_feed_log
 from horizon_flow_core.feeds.writer import write_events
 
 TS = 1_732_147_200_000_000_000
@@ -49,6 +50,11 @@ def deep(n: int) -> Any:
         ({"market_id": ""}, "market_id", "non-empty"),
         ({"extra": {"oid": 2**70}}, "extra", "JSON"),
         ({"extra": {"deep": deep(300)}}, "extra", "JSON"),
+        # what the feed reader would refuse on replay: never recorded as if valid
+        ({"kind": "bogus"}, "kind", "unknown kind"),
+        ({"side": "up"}, "side", "expected 'buy' or 'sell'"),
+        ({"aggressor": 1}, "aggressor", "true or false"),
+        ({"price": None}, "price", "required for kind order.placed"),
     ],
 )
 def test_invalid_events_are_named_by_field(changes: dict[str, Any], field: str, words: str
@@ -130,3 +136,18 @@ def test_event_problem_names_what_a_venue_emitted_wrong() -> None:
     # as lists where a replay reads tuples
     listed = event_problem(attrs.evolve(SNAP, bids=[[0.4, 5.0]]))
     assert listed == "emitted an event that does not round-trip"
+
+
+def test_a_feed_line_with_a_deeply_nested_level_is_one_reject(tmp_path: Path) -> None:
+    # the reject message once formatted the level with repr(), which raised
+    # RecursionError on a 1,000-deep list and ended the whole read
+    p = tmp_path / "feed.jsonl"
+    # written by hand: orjson encodes at most 255 levels (it decodes 1,024)
+    bad = orjson.dumps({**event_to_dict(SNAP), "bids": "DEEP"}).replace(
+        b'"DEEP"', b"[" + b"[" * 1000 + b"1" + b"]" * 1000 + b"]")
+    good, snap = orjson.dumps(event_to_dict(GOOD)), orjson.dumps(event_to_dict(SNAP))
+    p.write_bytes(b"\n".join([good, bad, snap]) + b"\n")
+    rejects = RejectLog()
+    events = list(read_feed_log(p, rejects))
+    assert events == [GOOD, SNAP]
+    assert rejects.count == 1 and "field 'bids[0]'" in rejects.examples[0]
