@@ -284,12 +284,15 @@ def test_state_fields_named_like_ours_do_not_break_lifecycle_status() -> None:
 def test_own_order_marks_on_deltas_are_checked(tmp_path: Path) -> None:
     norm = KalshiNormalizer()
     valid(norm.normalize(snapshot(), T0))
+    book, seqs = norm.book_levels(M), dict(norm.last_seq)
     for bad, field in (({"subaccount": 2**64}, "msg.subaccount"),
                        ({"subaccount": [1]}, "msg.subaccount"),
                        ({"client_order_id": {"a": 1}}, "msg.client_order_id")):
         with pytest.raises(FrameError) as info:
-            norm.normalize({**delta(**bad), "seq": None}, T0)
+            norm.normalize(delta(**bad), T0)
         assert info.value.field == field
+        # rejected before any state changed: neither the book nor the sequence moved
+        assert norm.book_levels(M) == book and norm.last_seq == seqs
     (ev, _) = valid(norm.normalize(delta(client_order_id="c-1", subaccount=3), T0), tmp_path)
     assert ev.extra == {"client_order_id": "c-1", "subaccount": 3}
 

@@ -434,6 +434,17 @@ class KalshiNormalizer:
         if increment is None:
             raise FrameError("missing size increment", field="msg.delta_fp")
         ts = self._time(msg, recv_ts, ("ts_ms", "ts"))
+        # every field is checked before any state changes (sequence, book): a rejected
+        # frame must leave the normalizer as it found it
+        extra: dict[str, Any] | None = None
+        # the venue marks book changes caused by our own orders
+        client_order_id = msg.get("client_order_id")
+        if client_order_id is not None:
+            extra = {"client_order_id": units.id_string(client_order_id, "msg.client_order_id")}
+        subaccount = msg.get("subaccount")
+        if subaccount is not None:
+            extra = {**(extra or {}), "subaccount": units.bounded_int(
+                subaccount, "msg.subaccount", "a subaccount number")}
         out = self._check_seq(frame, _BOOK_CHANNEL, market, ts)
         sid = self._int_field(frame, "sid")
         seq = self._int_field(frame, "seq")
@@ -449,15 +460,6 @@ class KalshiNormalizer:
         is_bid = leg == "yes"
         level = price if is_bid else self._ask_price(price)
         total = book.apply(is_bid, level, increment)
-        extra: dict[str, Any] | None = None
-        # the venue marks book changes caused by our own orders
-        client_order_id = msg.get("client_order_id")
-        if client_order_id is not None:
-            extra = {"client_order_id": units.id_string(client_order_id, "msg.client_order_id")}
-        subaccount = msg.get("subaccount")
-        if subaccount is not None:
-            extra = {**(extra or {}), "subaccount": units.bounded_int(
-                subaccount, "msg.subaccount", "a subaccount number")}
         out.append(self._event(market, "book.delta", ts, seq, side="buy" if is_bid else "sell",
                                price=as_float(level), size=as_float(total), extra=extra))
         out.extend(self._quote(market, book, ts, seq))
