@@ -304,3 +304,19 @@ def test_fixture_events_round_trip_and_are_written(path: Path, tmp_path: Path) -
 
 def test_shared_fixtures_present_or_skipped() -> None:
     shared(NODE_TRADES)  # skips, with the reason, when the shared folder is absent
+
+
+@pytest.mark.parametrize("channel", ["l2Book", "bbo"])
+def test_a_rejected_book_frame_does_not_count_as_seen(channel: str) -> None:
+    # the corrected re-send of a rejected frame must not be dropped as its duplicate
+    if channel == "l2Book":
+        data: dict[str, Any] = {"coin": "X", "time": 1700000000000,
+                                "levels": [[{"px": "1", "sz": "1", "n": 1}], []]}
+    else:
+        data = {"coin": "X", "time": 1700000000000, "bbo": [{"px": "1", "sz": "1"}, None]}
+    norm = HyperliquidNormalizer()
+    with pytest.raises(FrameError) as info:
+        norm.normalize({"channel": channel, "data": {**data, "extra_field": 2**70}}, None)
+    assert info.value.field == "extra_field"
+    assert norm.normalize({"channel": channel, "data": data}, None)
+    assert norm.duplicates == 0

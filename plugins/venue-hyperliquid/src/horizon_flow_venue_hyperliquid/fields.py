@@ -189,7 +189,8 @@ def leftovers(d: Mapping[str, Any], mapped: Iterable[str] | frozenset[str],
     (an integer beyond 64 bits, nesting deeper than ``MAX_EXTRA_DEPTH``).
     """
     out = {k: v for k, v in d.items() if k not in mapped}
-    if not _PLAIN.issuperset(map(type, out.values())):  # the common case stops here
+    # strings, floats, bools and nulls need no check; ints are checked for their range
+    if not _PLAIN.issuperset(map(type, out.values())):
         for k, v in out.items():
             t = type(v)
             if t not in _PLAIN and (t is not int or not _JSON_INT_MIN <= v <= _JSON_INT_MAX):

@@ -517,13 +517,15 @@ class HyperliquidNormalizer:
             raise FrameError(f"{where}: levels must be [bids, asks]", field="levels")
         bids, bid_n = _levels(levels[0], f"{where}.levels[0]")
         asks, ask_n = _levels(levels[1], f"{where}.levels[1]")
+        # checked before the frame counts as seen: a rejected frame's corrected
+        # re-send must not be dropped as its duplicate
+        extra = leftovers(data, _BOOK_MAPPED, where)
         last = self._last_book.get(coin)
         if last is not None and (ts < last[0] or (ts == last[0] and last[1] == bids
                                                   and last[2] == asks)):
             self.duplicates += 1
             return []
         self._last_book[coin] = (ts, bids, asks)
-        extra = leftovers(data, _BOOK_MAPPED, where)
         if bid_n or ask_n:
             extra["bid_orders"] = bid_n
             extra["ask_orders"] = ask_n
@@ -559,12 +561,12 @@ class HyperliquidNormalizer:
         if quote[0] is None and quote[2] is None:
             return []  # both sides empty: nothing to quote
         state = tuple(quote)
+        extra = {**leftovers(data, _BBO_MAPPED, where), **counts}  # before it counts as seen
         last = self._last_bbo.get(coin)
         if last is not None and (ts < last[0] or (ts == last[0] and last[1] == state)):
             self.duplicates += 1
             return []
         self._last_bbo[coin] = (ts, state)
-        extra = {**leftovers(data, _BBO_MAPPED, where), **counts}
         return [MarketEvent(VENUE, coin, "quote.update", ts, bid=quote[0], bid_size=quote[1],
                             ask=quote[2], ask_size=quote[3], extra=extra or None)]
 
