@@ -452,3 +452,15 @@ def test_poisoned_fields_of_fixture_frames_reject_or_stay_sound(pm_shared, pm_da
                 assert_sound(events)
                 kept += 1
     assert rejected > 100 and kept > 0
+
+
+def test_integer_ids_longer_than_256_bits_are_refused_by_field() -> None:
+    from horizon_flow_venue_polymarket.convert import text
+
+    # str() of an int of more than 4,300 digits raises ValueError, not a FrameError
+    assert text({"id": 2**255}, "id") == str(2**255)  # a token id's size is fine
+    for frame, field in ((with_(BOOK, "hash", 10**5000), "hash"),
+                         (with_(NEW_MARKET, "assets_ids", [10**5000]), "assets_ids")):
+        with pytest.raises(FrameError) as info:
+            PolymarketNormalizer().normalize(frame, None)
+        assert info.value.field == field

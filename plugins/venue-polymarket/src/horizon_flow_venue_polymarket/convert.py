@@ -143,6 +143,15 @@ def frame_ts(d: dict[str, Any], recv_ts: int | None, *names: str) -> int:
     raise FrameError("missing and no receive time to fall back on", field=names[0])
 
 
+def int_text(value: int, field: str) -> str:
+    """A JSON integer id as its decimal string. Ids on Polymarket are at most 256 bits
+    (token ids); anything longer is refused (``str`` of an int of more than 4,300
+    digits raises ValueError, not a FrameError)."""
+    if value.bit_length() > 256:
+        raise FrameError(f"integer id of {value.bit_length()} bits, over 256", field=field)
+    return str(value)
+
+
 def text(d: dict[str, Any], name: str, *, required: bool = True) -> str | None:
     """An id or other string field; a JSON integer is taken as its decimal string."""
     value = d.get(name)
@@ -153,7 +162,7 @@ def text(d: dict[str, Any], name: str, *, required: bool = True) -> str | None:
     if type(value) is str:
         return value
     if type(value) is int:
-        return str(value)
+        return int_text(value, name)
     raise FrameError(f"expected a string, got {type(value).__name__}", field=name)
 
 

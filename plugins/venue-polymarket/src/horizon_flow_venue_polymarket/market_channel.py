@@ -25,10 +25,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from horizon_flow_core.errors import FeedError, FrameError
+from horizon_flow_core.errors import FeedError, FrameError, preview
 from horizon_flow_core.events import MarketEvent
 
-from .convert import frame_ts, num, preview, side, text, tx_hash
+from .convert import frame_ts, int_text, num, side, text, tx_hash
 from .state import NormalizerState, event
 
 
@@ -216,7 +216,7 @@ def _assets(frame: dict[str, Any]) -> list[str]:
         if type(token) is str:
             out.append(token)
         elif type(token) is int:
-            out.append(str(token))
+            out.append(int_text(token, "assets_ids"))
         else:
             raise FrameError(f"expected a token id, got {preview(token)}", field="assets_ids")
     return out

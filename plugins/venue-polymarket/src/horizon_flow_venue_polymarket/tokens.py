@@ -21,9 +21,9 @@ from typing import Any
 import attrs
 import orjson
 
-from horizon_flow_core.errors import FeedError
+from horizon_flow_core.errors import FeedError, preview
 
-from .convert import preview
+from .convert import int_text
 
 
 @attrs.frozen
@@ -84,7 +84,9 @@ def _str_or_none(value: Any, field: str) -> str | None:
     t = type(value)
     if t is str:
         return value
-    if t is int or t is float or t is bool:
+    if t is int:
+        return int_text(value, field)
+    if t is float or t is bool:
         return str(value)
     raise FeedError(f"expected a string, got {preview(value)}", field=field)
 
