@@ -19,11 +19,11 @@ from typing import Any, Final
 
 import attrs
 
-from horizon_flow_core.errors import FrameError
+from horizon_flow_core.errors import FrameError, preview
 from horizon_flow_core.events import MarketEvent
 
 from .bounded import BoundedMap
-from .fields import VENUE, dec, leftovers, oid_str, preview, side, text, wallet
+from .fields import VENUE, dec, leftovers, oid_str, side, text, wallet
 
 _ZERO: Final = Decimal(0)
 _MAPPED: Final = frozenset({"user", "oid", "coin", "side", "px", "raw_book_diff", "time"})

@@ -69,7 +69,7 @@ from typing import Any, Final
 
 import orjson
 
-from horizon_flow_core.errors import FrameError
+from horizon_flow_core.errors import FrameError, preview
 from horizon_flow_core.events import MarketEvent
 
 from .bounded import BoundedKeySet, BoundedMap
@@ -84,7 +84,6 @@ from .fields import (
     num,
     oid_str,
     oid_value,
-    preview,
     side,
     text,
     uint,

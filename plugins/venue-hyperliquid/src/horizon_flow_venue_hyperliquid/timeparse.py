@@ -13,10 +13,8 @@ import calendar
 import re
 from typing import Any, Final
 
-from horizon_flow_core.errors import FrameError
+from horizon_flow_core.errors import FrameError, preview
 from horizon_flow_core.event_checks import MAX_TS
-
-from .fields import preview
 
 _NS_PER_MS: Final = 1_000_000
 _NS_PER_S: Final = 1_000_000_000

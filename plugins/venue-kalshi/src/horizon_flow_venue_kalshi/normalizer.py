@@ -65,14 +65,14 @@ from typing import Any, Final
 
 import orjson
 
-from horizon_flow_core.errors import FrameError
+from horizon_flow_core.errors import FrameError, preview
 from horizon_flow_core.events import MarketEvent
 
 from . import units
 from .book import Level, YesBook
 from .config import KalshiConfig
 from .sides import order_side, taker_side
-from .units import ONE, ZERO, as_float, preview
+from .units import ONE, ZERO, as_float
 
 log = logging.getLogger("horizon_flow.venue.kalshi")
 

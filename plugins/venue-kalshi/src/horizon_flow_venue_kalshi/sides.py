@@ -19,9 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from horizon_flow_core.errors import FrameError
-
-from .units import preview
+from horizon_flow_core.errors import FrameError, preview
 
 _OUTCOME: Final = {"yes": "buy", "no": "sell"}
 _BOOK: Final = {"bid": "buy", "ask": "sell"}

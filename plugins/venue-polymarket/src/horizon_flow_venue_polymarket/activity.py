@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from horizon_flow_core.errors import FrameError
+from horizon_flow_core.errors import FrameError, preview
 from horizon_flow_core.events import MarketEvent
 
-from .convert import frame_ts, num, preview, scalar, side, text, tx_hash
+from .convert import frame_ts, num, scalar, side, text, tx_hash
 from .state import NormalizerState, event
 
 #: RTDS topics that carry no market data for surveillance.

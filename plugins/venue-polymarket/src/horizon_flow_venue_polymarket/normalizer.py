@@ -30,14 +30,13 @@ from typing import Any
 
 import orjson
 
-from horizon_flow_core.errors import FeedError, FrameError
+from horizon_flow_core.errors import FeedError, FrameError, preview
 from horizon_flow_core.events import MarketEvent
 
 from . import activity, market_channel, user_channel
 from .chain.contracts import exchanges_from_addresses
 from .chain.fills import chain_log
 from .config import PolymarketConfig
-from .convert import preview
 from .lru import SeenKeys
 from .state import VENUE, MarketStatus, NormalizerState
 from .tokens import TokenMap

@@ -32,10 +32,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from horizon_flow_core.errors import FrameError
+from horizon_flow_core.errors import FrameError, preview
 from horizon_flow_core.events import MarketEvent
 
-from .convert import epoch_to_ns, frame_ts, num, opposite, preview, scalar, side, text, tx_hash
+from .convert import epoch_to_ns, frame_ts, num, opposite, scalar, side, text, tx_hash
 from .state import NormalizerState, event
 
 

@@ -27,9 +27,8 @@ from typing import Any
 
 import attrs
 
-from horizon_flow_core.errors import FrameError
+from horizon_flow_core.errors import FrameError, preview
 
-from ..convert import preview
 from . import contracts as c
 from .contracts import Exchange
 
