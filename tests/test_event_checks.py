@@ -151,3 +151,15 @@ def test_a_feed_line_with_a_deeply_nested_level_is_one_reject(tmp_path: Path) ->
     events = list(read_feed_log(p, rejects))
     assert events == [GOOD, SNAP]
     assert rejects.count == 1 and "field 'bids[0]'" in rejects.examples[0]
+
+
+def test_a_recording_line_with_a_receive_time_out_of_range_is_one_reject(tmp_path: Path
+                                                                          ) -> None:
+    p = tmp_path / "rec.jsonl"
+    p.write_text('{"venue": "toy", "recv_ts": 99999999999999999999, "frame": {"size": 5}}\n'
+                 '{"venue": "toy", "recv_ts": 0, "frame": {"size": 5}}\n'
+                 '{"venue": "toy", "recv_ts": 2, "frame": {"size": 5}}\n')
+    rejects = RejectLog()
+    events = list(iter_raw_recording(p, HalfBadNormalizer(), rejects))
+    assert [e.order_id for e in events] == ["o1", "o2"]  # the third line only
+    assert rejects.count == 2 and all("'recv_ts'" in x for x in rejects.examples)

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..components import FrameNormalizer
 from ..errors import FeedError
-from ..event_checks import split_valid
+from ..event_checks import MAX_TS, split_valid
 from ..events import MarketEvent, event_from_dict
 from ..jsonio import JSONDecodeError, loads
 from .reader import iter_lines
@@ -32,6 +32,11 @@ def split_envelope(d: Any) -> tuple[str | None, int | None, Any, bool]:
         recv = d.get("recv_ts")
         if recv is not None and type(recv) is not int:
             raise FeedError("expected integer nanoseconds", field="recv_ts")
+        # every venue falls back to the receive time for frames without one: bounded
+        # here once, as event times are (check_event), not in each venue plugin
+        if recv is not None and not 0 < recv <= MAX_TS:
+            raise FeedError(f"receive time {recv} outside (0, {MAX_TS}] (1970 to 2200)",
+                            field="recv_ts")
         if "event" in d:
             return d.get("venue"), recv, d["event"], True
         return d.get("venue"), recv, d["frame"], False
