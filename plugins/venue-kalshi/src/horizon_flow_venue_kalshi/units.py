@@ -71,12 +71,12 @@ def id_string(value: Any, field: str) -> str:
     raise _bad(field, f"expected a string id, got {preview(value)}")
 
 
-def optional_str(msg: dict[str, Any], key: str, prefix: str = "msg.") -> str | None:
+def optional_str(msg: dict[str, Any], key: str) -> str | None:
     """``msg[key]`` when a string, None when absent or null; anything else is refused."""
     value = msg.get(key)
     if value is None or type(value) is str:
         return value
-    raise _bad(prefix + key, f"expected a string, got {preview(value)}")
+    raise _bad("msg." + key, f"expected a string, got {preview(value)}")
 
 
 def to_decimal(value: Any, field: str) -> Decimal:
