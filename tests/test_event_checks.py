@@ -157,7 +157,7 @@ def test_a_recording_line_with_a_receive_time_out_of_range_is_one_reject(tmp_pat
                                                                           ) -> None:
     p = tmp_path / "rec.jsonl"
     p.write_text('{"venue": "toy", "recv_ts": 99999999999999999999, "frame": {"size": 5}}\n'
-                 '{"venue": "toy", "recv_ts": 0, "frame": {"size": 5}}\n'
+                 '{"venue": "toy", "recv_ts": -1, "frame": {"size": 5}}\n'
                  '{"venue": "toy", "recv_ts": 2, "frame": {"size": 5}}\n')
     rejects = RejectLog()
     events = list(iter_raw_recording(p, HalfBadNormalizer(), rejects))

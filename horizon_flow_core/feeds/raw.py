@@ -33,9 +33,10 @@ def split_envelope(d: Any) -> tuple[str | None, int | None, Any, bool]:
         if recv is not None and type(recv) is not int:
             raise FeedError("expected integer nanoseconds", field="recv_ts")
         # every venue falls back to the receive time for frames without one: bounded
-        # here once, as event times are (check_event), not in each venue plugin
-        if recv is not None and not 0 < recv <= MAX_TS:
-            raise FeedError(f"receive time {recv} outside (0, {MAX_TS}] (1970 to 2200)",
+        # here once, as event times are (check_event), not in each venue plugin. 0 is
+        # kept: recorders of data that has its own times (chain logs) write it
+        if recv is not None and not 0 <= recv <= MAX_TS:
+            raise FeedError(f"receive time {recv} outside [0, {MAX_TS}] (to 2200)",
                             field="recv_ts")
         if "event" in d:
             return d.get("venue"), recv, d["event"], True
