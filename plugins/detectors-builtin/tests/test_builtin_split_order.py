@@ -122,3 +122,36 @@ def test_config_validation():
         SplitOrderConfig(min_children=1)
     with pytest.raises(ValueError, match="max_opposite_share"):
         SplitOrderConfig(max_opposite_share=2.0)
+
+
+def test_a_parent_among_the_actors_other_trades_is_found_by_its_similar_children():
+    s = Script()
+    for i in range(10):  # children of about 500, 20 s apart
+        s.at(i * 20_000).execute(taker="acc", taker_oid=f"c{i:02d}", maker=f"mm{i % 3}",
+                                 side="buy", price=0.50 + 0.001 * i,
+                                 size=(480.0, 520.0)[i % 2])
+        if i < 3:  # the same account also bought a few small lots in the window
+            s.at(i * 20_000 + 5_000).execute(taker="acc", taker_oid=f"odd{i}", maker="mm9",
+                                             side="buy", price=0.52,
+                                             size=(40.0, 15.0, 60.0)[i])
+    (f,) = drive(SplitOrderDetector(), s.events)
+    ev = f.evidence
+    assert ev["children"] == 10 and ev["parent_volume"] == 5000.0
+    assert ev["other_children"] == 3 and ev["other_volume"] == 115.0
+    assert ev["child_size_cv"] < 0.05
+    assert not any(c.startswith("odd") for c in ev["child_order_ids"])
+    # all children together vary too much: without the similar core, no finding
+    assert drive(SplitOrderDetector(SplitOrderConfig(similar_band=0.0)), s.events) == []
+    # nor where the similar ones must be more of the volume (5000 of 5115 here)
+    assert drive(SplitOrderDetector(SplitOrderConfig(min_similar_share=0.99)), s.events) == []
+
+
+def test_an_icebergs_slices_among_a_few_other_trades_are_not_a_split_order():
+    s = Script()
+    for i in range(12):
+        price = 0.5 if i % 4 else 0.49 + 0.001 * i  # 9 of 12 at one price
+        s.at(i * 1000).execute(taker=f"x{i}", maker="acc", maker_oid=f"c{i}", side="sell",
+                               price=price, size=100)
+    assert drive(SplitOrderDetector(), s.events) == []
+    loose = SplitOrderDetector(SplitOrderConfig(max_one_price_share=1.0))
+    assert len(drive(loose, s.events)) == 1

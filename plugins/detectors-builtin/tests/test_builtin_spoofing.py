@@ -46,8 +46,9 @@ def test_fires_with_the_numbers_that_made_it():
     assert ev["book_imbalance"] == pytest.approx(5000 / 6200, abs=1e-6)
     assert ev["imbalance_source"] == "engine_book"
     assert ev["anonymous"] is False
+    assert ev["largest_genuine_order"] == 200.0
     assert set(ev["thresholds"]) == {"min_bait_size", "bait_to_aggressor_ratio",
-                                     "cancel_window_ms", "min_book_imbalance",
+                                     "bait_to_genuine_order_ratio", "cancel_window_ms", "min_book_imbalance",
                                      "max_bait_fill_ratio"}
     assert "CEA" in f.citation or "Commodity Exchange Act" in f.citation
     assert "cancelled it after 900 ms" in f.message
@@ -241,3 +242,54 @@ def test_resting_orders_at_the_cap_drop_the_oldest_tenth_and_their_depth(monkeyp
     rest = det._resting["M"]
     assert list(rest.orders) == [f"o{i}" for i in range(2, 21)]
     assert rest.buy_depth == pytest.approx(190.0)
+
+
+def split_bait_episode(*, prices: tuple[float, ...], each: float = 1900.0) -> Script:
+    """A bait of ``len(prices)`` orders of ``each`` on the buy side; 400 sold meanwhile."""
+    s = Script()
+    s.at(0).snapshot(BOOK_BIDS, BOOK_ASKS)
+    for i, price in enumerate(prices):
+        s.at(10 + i).place("spoofer", f"bait{i}", "buy", price, each)
+    s.at(300).place("spoofer", "ask1", "sell", 0.51, 400)
+    s.at(400).execute(taker="buyer", taker_oid="t1", maker="spoofer", maker_oid="ask1",
+                      side="buy", price=0.51, size=400)
+    for i in range(len(prices)):
+        s.at(700 + i).cancel(f"bait{i}")
+    return s
+
+
+def test_a_bait_split_over_two_orders_is_judged_whole():
+    # each order alone is 1900 / 400 = 4.75x the execution, under 5x; together 9.5x
+    det = SpoofingDetector()
+    (f,) = drive(det, split_bait_episode(prices=(0.49, 0.49)).events)
+    ev = f.evidence
+    assert ev["bait_size"] == 3800.0 and ev["bait_to_execution_ratio"] == 9.5
+    assert [o["order_id"] for o in ev["bait_orders"]] == ["bait0", "bait1"]
+    assert ev["placed_ts"] == ev["bait_orders"][0]["placed_ts"]
+    assert "in 2 orders" in f.message
+    # the first cancel, judged before the second order went, was short of the ratio
+    assert [m["threshold"] for m in det.near_misses()] == ["bait_to_aggressor_ratio"]
+    # the same orders judged one by one (one level allowed) do not fire
+    alone = SpoofingDetector(SpoofingConfig(max_bait_levels=1))
+    assert drive(alone, split_bait_episode(prices=(0.49, 0.48)).events) == []
+
+
+def test_a_ladder_over_more_levels_is_left_to_layering():
+    s = split_bait_episode(prices=(0.49, 0.48, 0.47))
+    assert drive(SpoofingDetector(), s.events) == []
+    assert len(drive(SpoofingDetector(SpoofingConfig(max_bait_levels=3)), s.events)) == 1
+
+
+def test_market_maker_whose_hit_quote_matches_the_cancelled_one_does_not_fire():
+    # bid 800 hit for 100 while the 800 ask rests: 8x the execution, but the
+    # genuine order (the bid) is as large as the "bait"
+    s = Script()
+    s.at(0).snapshot(BOOK_BIDS, BOOK_ASKS)
+    s.at(10).place("mm", "ask", "sell", 0.52, 800).place("mm", "bid", "buy", 0.48, 800)
+    s.at(300).execute(taker="seller", taker_oid="t1", maker="mm", maker_oid="bid",
+                      side="sell", price=0.48, size=100)
+    s.at(900).cancel("ask")
+    det = SpoofingDetector(SpoofingConfig(min_bait_size=500, min_book_imbalance=0.0))
+    assert drive(det, s.events) == []
+    (miss,) = det.near_misses()
+    assert miss["threshold"] == "bait_to_genuine_order_ratio" and miss["value"] == 1.0

@@ -72,10 +72,21 @@ class SplitOrderConfig:
     #: Fewest distinct execution prices among the children (children that all
     #: trade at one price are an iceberg's slices, the iceberg detector's case).
     min_distinct_prices: int = attrs.field(default=2, validator=at_least(1))
+    #: Largest share of the children executed at one price (the same case: an
+    #: iceberg's slices among a few other trades of its owner).
+    max_one_price_share: float = attrs.field(default=0.5, validator=fraction)
     #: Largest single child as a share of the total.
     max_child_share: float = attrs.field(default=0.25, validator=fraction)
     #: Largest volume on the other side, as a share of the parent's.
     max_opposite_share: float = attrs.field(default=0.1, validator=fraction)
+    #: Where all of an actor's children are not similar (its other trades in the
+    #: window, children only partly filled), the children within this share of
+    #: the volume-weighted median child size are judged on their own as the
+    #: parent...
+    similar_band: float = attrs.field(default=0.3, validator=fraction)
+    #: ...when they make at least this share of its volume on that side (a
+    #: trader of random sizes always has some children that look alike).
+    min_similar_share: float = attrs.field(default=0.75, validator=fraction)
     near_miss_capacity: int = attrs.field(default=20, validator=non_negative)
 
 
@@ -91,6 +102,7 @@ class _Side:
     sumsq: float = 0.0
     fired_ts: int = -1
     best: tuple[Verdict, int, dict[str, Any]] | None = None
+    cored_at: int = 0  # children counted when the similar core was last judged
 
     def add(self, child: str, size: float, ts: int, price: float) -> None:
         old = self.children.get(child)
@@ -140,6 +152,10 @@ class _Trader:
     sides: dict[str, _Side] = attrs.field(factory=lambda: {BUY: _Side(), SELL: _Side()})
     seq: int = 0  # names children of fills that carry no order id
     last_ts: int = 0
+
+
+#: Most children for which the similar core is looked for (a sort per new child).
+MAX_CORE_CHILDREN = 512
 
 
 class SplitOrderDetector(DetectorBase):
@@ -204,48 +220,114 @@ class SplitOrderDetector(DetectorBase):
             return None
         cv = side.cv()
         opp = other.total / side.total if side.total > 0 else 0.0
-        # Far enough from a threshold that it could not even be a near-miss
+        if opp > 3.4 * cfg.max_opposite_share + 1e-12 or side.total < 0.3 * cfg.min_parent_volume:
+            return None  # so far from a threshold it could not even be a near-miss
+        verdict: Verdict | None = None
+        largest = 0.0
+        # Far enough from max_child_cv that it could not even be a near-miss
         # (closeness under 0.3): skip building the verdict.
-        if (side.total < 0.3 * cfg.min_parent_volume or cv > 3.4 * cfg.max_child_cv
-                or opp > 3.4 * cfg.max_opposite_share + 1e-12):
-            return None
+        if cv <= 3.4 * cfg.max_child_cv:
+            verdict, largest = self._verdict(n, side.total, cv, opp, side.prices,
+                                             side.children.values())
+            if verdict.passed:
+                return self._finding(ev, actor, side, other, verdict, list(side.children),
+                                     side.total, cv, largest, opp)
+        # Not all children alike: the similar ones may still be a parent worked
+        # among the actor's other trades (judged once per new child).
+        if (n >= cfg.min_children and side.total >= cfg.min_parent_volume
+                and opp <= cfg.max_opposite_share and n != side.cored_at
+                and n <= MAX_CORE_CHILDREN):
+            side.cored_at = n
+            core = self._similar_core(side)
+            sizes = [side.children[c] for c in core]
+            total = sum(sizes)
+            if total < cfg.min_similar_share * side.total:
+                return self._near_miss(ev, side, verdict, n, cv)
+            core_cv = _cv(sizes, total)
+            prices: dict[float, int] = {}
+            for c in core:
+                p = side.price[c]
+                prices[p] = prices.get(p, 0) + 1
+            core_verdict, core_largest = self._verdict(len(core), total, core_cv, opp, prices,
+                                                       sizes)
+            if core_verdict.passed:
+                return self._finding(ev, actor, side, other, core_verdict, core, total,
+                                     core_cv, core_largest, opp)
+        return self._near_miss(ev, side, verdict, n, cv)
+
+    @staticmethod
+    def _near_miss(ev: MarketEvent, side: _Side, verdict: Verdict | None, n: int, cv: float
+                   ) -> None:
+        """Keep ``verdict`` as the episode's closest miss when it is the closest yet."""
+        if verdict is not None and (side.best is None
+                                    or verdict.closeness > side.best[0].closeness):
+            side.best = (verdict, ev.ts, {"side": ev.side, "children": n,
+                                          "volume": r6(side.total), "cv": r6(cv)})
+
+    def _verdict(self, n: int, total: float, cv: float, opp: float, prices: dict[float, int],
+                 sizes: Any) -> tuple[Verdict, float]:
+        """The verdict on ``n`` children of ``total`` volume (``prices``: children per
+        execution price), and the largest child (0 when the rest failed: that part is
+        O(children))."""
+        cfg = self.cfg
         checks = [
             Threshold("min_children", float(n), float(cfg.min_children)),
-            Threshold("min_parent_volume", side.total, cfg.min_parent_volume),
+            Threshold("min_parent_volume", total, cfg.min_parent_volume),
             Threshold("max_child_cv", cv, cfg.max_child_cv, at_most=True, calibrates=False),
             Threshold("max_opposite_share", opp, cfg.max_opposite_share, at_most=True,
                       calibrates=False),
-            Threshold("min_distinct_prices", float(len(side.prices)),
+            Threshold("min_distinct_prices", float(len(prices)),
                       float(cfg.min_distinct_prices), calibrates=False),
         ]
         verdict = evaluate(checks)
         largest = 0.0
-        if verdict.passed:  # the O(children) part only once the rest holds
-            largest = max(side.children.values())
-            checks.append(Threshold("max_child_share", largest / side.total,
+        if verdict.passed:
+            largest = max(sizes)
+            checks.append(Threshold("max_child_share", largest / total,
                                     cfg.max_child_share, at_most=True, calibrates=False))
+            checks.append(Threshold("max_one_price_share", max(prices.values()) / n,
+                                    cfg.max_one_price_share, at_most=True, calibrates=False))
             verdict = evaluate(checks)
-        if not verdict.passed:
-            if side.best is None or verdict.closeness > side.best[0].closeness:
-                side.best = (verdict, ev.ts, {"side": ev.side, "children": n,
-                                              "volume": r6(side.total), "cv": r6(cv)})
-            return None
+        return verdict, largest
+
+    def _similar_core(self, side: _Side) -> list[str]:
+        """The children within ``similar_band`` of the volume-weighted median child size
+        (the size of the child in which half the volume is reached: the parent's
+        children, not the actor's many small trades), in the order first executed."""
+        half = side.total / 2
+        acc = 0.0
+        median = 0.0
+        for median in sorted(side.children.values()):
+            acc += median
+            if acc >= half:
+                break
+        lo, hi = median * (1.0 - self.cfg.similar_band), median * (1.0 + self.cfg.similar_band)
+        return [c for c, sz in side.children.items() if lo <= sz <= hi]
+
+    def _finding(self, ev: MarketEvent, actor: str, side: _Side, other: _Side,
+                 verdict: Verdict, children: list[str], total: float, cv: float,
+                 largest: float, opp: float) -> list[AnomalyFinding]:
+        cfg = self.cfg
         side.fired_ts = ev.ts
         side.best = None
-        first_ts = side.order[0][0]  # type: ignore[index]  # a finding has children
-        children = sorted(side.children)
-        mean = side.total / n
+        n = len(children)
+        first_ts = min(side.first[c] for c in children)
+        mean = total / n
         evidence = {
-            "side": ev.side, "children": n, "parent_volume": r6(side.total),
+            "side": ev.side, "children": n, "parent_volume": r6(total),
             "mean_child_size": r6(mean), "child_size_cv": r6(cv),
-            "largest_child": r6(largest), "largest_child_share": r6(largest / side.total),
+            "largest_child": r6(largest), "largest_child_share": r6(largest / total),
             "opposite_volume": r6(other.total), "opposite_share": r6(opp),
-            "distinct_prices": len(side.prices),
+            "distinct_prices": len({side.price[c] for c in children}),
             "first_child_ts": first_ts, "last_child_ts": ev.ts,
             "span_ms": ms(ev.ts - first_ts), "window_s": cfg.window_s,
-            "child_order_ids": children[:50],
+            "child_order_ids": sorted(children)[:50],
         }
-        msg = (f"{actor} worked a {ev.side} parent of {side.total:g} as {n} child orders "
+        if n < len(side.children):
+            # the actor's other executions on this side in the window, left out
+            evidence["other_children"] = len(side.children) - n
+            evidence["other_volume"] = r6(side.total - total)
+        msg = (f"{actor} worked a {ev.side} parent of {total:g} as {n} child orders "
                f"averaging {mean:g} (size CV {cv:.2f}) over {ms(ev.ts - first_ts) / 1000:g} s, "
                f"trading the other side for {opp:.0%} of that")
         return [make_finding(self.name, self.category, ev, actor_id=actor, verdict=verdict,
@@ -266,3 +348,13 @@ class SplitOrderDetector(DetectorBase):
     def evict_idle(self, before_ts: int) -> None:
         for key in [k for k, t in self._traders.items() if t.last_ts < before_ts]:
             del self._traders[key]
+
+
+def _cv(sizes: list[float], total: float) -> float:
+    """Coefficient of variation of ``sizes`` (population), 0 for fewer than two."""
+    n = len(sizes)
+    if n < 2 or total <= 0:
+        return 0.0
+    mean = total / n
+    var = max(sum(x * x for x in sizes) / n - mean * mean, 0.0)
+    return math.sqrt(var) / mean

@@ -64,6 +64,15 @@ class SpoofingConfig:
     min_bait_size: float = attrs.field(default=500.0, validator=positive)
     #: Bait size over the actor's opposite-side executions during the bait's life.
     bait_to_aggressor_ratio: float = attrs.field(default=5.0, validator=at_least(1.0))
+    #: Bait size over the largest of the actor's own opposite-side orders that
+    #: executed during its life. A spoofer's genuine order is a fraction of the
+    #: bait; a market maker whose bid is hit while its ask rests quotes both
+    #: sides about alike, and the ask it then cancels is no bigger than the bid.
+    bait_to_genuine_order_ratio: float = attrs.field(default=2.0, validator=at_least(1.0))
+    #: Most price levels one bait may be split over (the actor's same-side
+    #: baits cancelled during one bait's life are judged as one); more levels
+    #: are layering, which that detector reports.
+    max_bait_levels: int = attrs.field(default=2, validator=at_least(1))
     #: Longest bait life (placement to cancellation) that counts.
     cancel_window_ms: float = attrs.field(default=2000.0, validator=positive)
     #: Smallest (S - O) / (S + O) of top-of-book depth toward the bait's side.
@@ -94,6 +103,9 @@ class _Bait:
     other_depth: float = 0.0
     imbalance_source: str = ""
     filled: float = 0.0
+    # the largest of the actor's opposite-side orders that executed while it rested
+    genuine_order: float = 0.0
+    canceled_ts: int = 0
 
 
 @attrs.define(slots=True)
@@ -105,6 +117,9 @@ class _ActorFlow:
     # made on the actor's first fill here (memory per actor)
     fills: deque[tuple[int, str, float, float, str | None]] | None = None
     baits: list[tuple[str, str]] = attrs.field(factory=list)  # keys of live baits
+    # baits cancelled lately, newest last: a bait split over several orders is
+    # judged whole at the cancel of its last order
+    canceled: list[_Bait] | None = None
     last_ts: int = 0
 
 
@@ -302,10 +317,12 @@ class SpoofingDetector(DetectorBase):
     def _on_filled(self, ev: MarketEvent, ctx: Any, rest: _Resting) -> None:
         size = ev.size or 0.0
         oid, side, ts = ev.order_id, ev.side, ev.ts
+        order_size = size  # the filled order's size, where known before this fill
         if oid is not None:
             orders = rest.orders
             known = orders.get(oid)
             if known is not None:
+                order_size = max(known[1], size)
                 left = known[1] - size
                 rest.set_depth(known[0], max(rest.depth(known[0]) - min(size, known[1]), 0.0))
                 if left > 1e-12:
@@ -335,6 +352,8 @@ class SpoofingDetector(DetectorBase):
                 live.append(key)
                 if bait.side != side:
                     self._measure(bait, ctx, rest)
+                    if order_size > bait.genuine_order:
+                        bait.genuine_order = order_size
             flow.baits = live
 
     def _on_amended(self, ev: MarketEvent, rest: _Resting) -> None:
@@ -352,27 +371,40 @@ class SpoofingDetector(DetectorBase):
                 bait.price = ev.price
 
     def _on_canceled(self, ev: MarketEvent, bait: _Bait) -> list[AnomalyFinding] | None:
-        """Judge a followed bait at its cancellation (already out of the resting totals)."""
+        """Judge a followed bait at its cancellation (already out of the resting totals).
+
+        A bait is often several orders (one level or a few): the actor's other
+        baits on the same side cancelled during this one's life are judged with
+        it, as one bait of their total size.
+        """
         flow = self._flows.get((bait.actor_id, ev.market_id))
         if flow is None:
             return None
+        bait.canceled_ts = ev.ts
+        group = self._bait_group(flow, bait, ev.ts)
         other = opposite(bait.side) or SELL
-        executed = flow.cum[other] - bait.opposite_at_place
+        executed = flow.cum[other] - min(b.opposite_at_place for b in group)
         if executed <= 0:
             return None  # no execution on the other side: not this pattern at all
         cfg = self.cfg
-        life = ev.ts - bait.ts
+        size = sum(b.size for b in group)
+        filled = sum(b.filled for b in group)
+        genuine = max(max(b.genuine_order for b in group), executed)
+        strongest = max(group, key=lambda b: b.imbalance)
+        placed = min(b.ts for b in group)
+        life = ev.ts - placed
         verdict = evaluate([
-            Threshold("min_bait_size", bait.size, cfg.min_bait_size),
-            Threshold("bait_to_aggressor_ratio", bait.size / executed,
-                      cfg.bait_to_aggressor_ratio),
+            Threshold("min_bait_size", size, cfg.min_bait_size),
+            Threshold("bait_to_aggressor_ratio", size / executed, cfg.bait_to_aggressor_ratio),
+            Threshold("bait_to_genuine_order_ratio", size / genuine,
+                      cfg.bait_to_genuine_order_ratio, calibrates=False),
             Threshold("cancel_window_ms", ms(life), cfg.cancel_window_ms, at_most=True),
-            Threshold("min_book_imbalance", bait.imbalance, cfg.min_book_imbalance),
-            Threshold("max_bait_fill_ratio", bait.filled / bait.size, cfg.max_bait_fill_ratio,
+            Threshold("min_book_imbalance", strongest.imbalance, cfg.min_book_imbalance),
+            Threshold("max_bait_fill_ratio", filled / size, cfg.max_bait_fill_ratio,
                       at_most=True, calibrates=False),
         ])
-        detail = {"order_id": bait.order_id, "side": bait.side, "size": bait.size,
-                  "placed_ts": bait.ts}
+        detail = {"order_id": bait.order_id, "side": bait.side, "size": r6(size),
+                  "placed_ts": placed, "orders": len(group)}
         if not verdict.passed:
             self._near.offer(verdict, ts=ev.ts, market_id=ev.market_id,
                              actor_id=bait.actor_id, detail=detail)
@@ -385,25 +417,62 @@ class SpoofingDetector(DetectorBase):
         fills = [
             {"ts": ts, "order_id": oid, "price": r6(p), "size": r6(sz)}
             for ts, s, p, sz, oid in (flow.fills or ())
-            if s == other and bait.ts <= ts <= ev.ts
+            if s == other and placed <= ts <= ev.ts
         ][-20:]
         evidence = {
             "bait_order_id": bait.order_id, "bait_side": bait.side, "bait_price": r6(bait.price),
-            "bait_size": r6(bait.size), "bait_filled": r6(bait.filled),
-            "placed_ts": bait.ts, "canceled_ts": ev.ts, "life_ms": ms(life),
+            "bait_size": r6(size), "bait_filled": r6(filled),
+            "placed_ts": placed, "canceled_ts": ev.ts, "life_ms": ms(life),
             "opposite_side": other, "opposite_executed": r6(executed),
             "opposite_fills": fills,
-            "bait_to_execution_ratio": r6(bait.size / executed),
-            "book_imbalance": r6(bait.imbalance), "bait_side_depth": r6(bait.side_depth),
-            "other_side_depth": r6(bait.other_depth), "imbalance_source": bait.imbalance_source,
+            "bait_to_execution_ratio": r6(size / executed),
+            "largest_genuine_order": r6(genuine),
+            "book_imbalance": r6(strongest.imbalance),
+            "bait_side_depth": r6(strongest.side_depth),
+            "other_side_depth": r6(strongest.other_depth),
+            "imbalance_source": strongest.imbalance_source,
         }
-        msg = (f"{bait.actor_id} rested a {bait.side} bait of {bait.size:g} at {bait.price:g} "
-               f"({bait.size / executed:.1f}x the {executed:g} it executed on the {other} side "
-               f"meanwhile; book imbalance {bait.imbalance:.2f}) and cancelled it after "
+        if len(group) > 1:
+            evidence["bait_orders"] = [
+                {"order_id": b.order_id, "price": r6(b.price), "size": r6(b.size),
+                 "placed_ts": b.ts, "canceled_ts": b.canceled_ts} for b in group]
+        what = (f"a {bait.side} bait of {size:g} at {bait.price:g}" if len(group) == 1 else
+                f"a {bait.side} bait of {size:g} in {len(group)} orders at "
+                f"{', '.join(sorted({f'{b.price:g}' for b in group}))}")
+        msg = (f"{bait.actor_id} rested {what} "
+               f"({size / executed:.1f}x the {executed:g} it executed on the {other} side "
+               f"meanwhile; book imbalance {strongest.imbalance:.2f}) and cancelled it after "
                f"{ms(life):g} ms")
         return [make_finding(self.name, self.category, ev, actor_id=bait.actor_id,
                              verdict=verdict, message=msg, citation=self.citation,
                              evidence=evidence)]
+
+    def _bait_group(self, flow: _ActorFlow, bait: _Bait, now: int) -> list[_Bait]:
+        """``bait`` and the actor's same-side baits cancelled while it rested, oldest first
+        (``bait`` alone when they and those still resting span more than
+        ``max_bait_levels`` prices); ``bait`` is remembered among the cancelled ones
+        for the orders after it."""
+        canceled = flow.canceled
+        if canceled is None:
+            canceled = flow.canceled = []
+        horizon = now - self.horizon_ns
+        group = [b for b in canceled
+                 if b.side == bait.side and b.canceled_ts >= bait.ts and b.ts >= horizon]
+        group.append(bait)
+        canceled.append(bait)
+        if len(canceled) > 32:
+            del canceled[:16]
+        if len(group) > 1:
+            # the levels of the whole ladder, with the orders of it still resting
+            prices = {b.price for b in group}
+            baits = self._baits
+            for key in flow.baits:
+                live = baits.get(key)
+                if live is not None and live.side == bait.side:
+                    prices.add(live.price)
+            if len(prices) > self.cfg.max_bait_levels:
+                return [bait]  # a ladder of layers: each order is judged alone
+        return group
 
     def _judge_anonymous(self, ev: MarketEvent, w: LevelWithdrawal) -> AnomalyFinding | None:
         cfg = self.cfg
