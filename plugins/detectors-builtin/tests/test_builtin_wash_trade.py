@@ -193,3 +193,23 @@ def test_two_quoters_hitting_each_others_resting_quotes_are_not_prearranged():
     miss = det.near_misses()[0]
     assert miss["threshold"] == "min_prearranged_share"
     assert 0.3 <= miss["value"] < 0.5 and miss["required"] == 0.5
+
+
+def test_prearranged_pair_that_also_trades_with_others_is_still_a_wash():
+    # A and B cross 2,000 with each other, every cross prearranged (50 ms), and
+    # each also trades 1,000 with outsiders (an internal share of 2/3, under 0.9)
+    s = crosses(rest_ms=50, n=10, size=200.0)
+    t = 200_000.0
+    for i in range(5):
+        for who in ("A", "B"):
+            s.at(t).execute(taker=who, maker=f"m{i}{who}", side="buy" if i % 2 else "sell",
+                            price=0.5, size=200)
+            t += 1000
+    det = WashTradeDetector()
+    (f,) = drive(det, s.events)
+    assert f.evidence["members"] == ["A", "B"]
+    assert f.evidence["min_internal_share"] == pytest.approx(2 / 3, abs=1e-6)
+    assert f.evidence["prearranged_crosses"] == 10
+    # without the relaxation for prearranged crosses it is short of 0.9
+    strict = WashTradeDetector(WashTradeConfig(prearranged_internal_share=0.9))
+    assert drive(strict, s.events) == []

@@ -106,6 +106,13 @@ class WashTradeConfig:
     #: Where order ages are known: smallest share of the cluster's executions
     #: that are prearranged crosses.
     min_prearranged_share: float = attrs.field(default=0.5, validator=fraction)
+    #: Where order ages are known and at least this share of the cluster's
+    #: executions are prearranged crosses (nearly all of them: no market maker
+    #: trades like that)...
+    strong_prearranged_share: float = attrs.field(default=0.8, validator=fraction)
+    #: ...each member's volume inside the group need only be this share of its
+    #: total: wash traders also trade with others, to look ordinary.
+    prearranged_internal_share: float = attrs.field(default=0.5, validator=fraction)
     #: Delay between a cluster first passing and its confirmation (and finding).
     confirm_after_s: float = attrs.field(default=300.0, validator=non_negative)
     #: Largest group of wallets considered.
@@ -469,15 +476,23 @@ class WashTradeDetector(DetectorBase):
             positions[x] = {"bought": r6(per[x]["bought"]), "sold": r6(per[x]["sold"]),
                             "net": r6(per[x]["bought"] - per[x]["sold"]),
                             "total_volume": r6(total), "internal_share": r6(x_share)}
+        # only where the venue shows how long the passive orders rested
+        ages_known = aged > 0 and aged * 2 >= trades
+        crossed = quick / aged if ages_known else 0.0
+        # executions nearly all prearranged: members may trade with others more
+        # (the stricter floor still applies, and calibrates, where it is met)
+        min_share = (min(cfg.prearranged_internal_share, cfg.min_internal_share)
+                     if share < cfg.min_internal_share and ages_known
+                     and crossed >= cfg.strong_prearranged_share
+                     else cfg.min_internal_share)
         verdict = evaluate([
             Threshold("min_cluster_volume", volume, cfg.min_cluster_volume),
             Threshold("min_trades", float(trades), float(cfg.min_trades)),
             Threshold("max_net_ratio", net_ratio, cfg.max_net_ratio, at_most=True,
                       calibrates=False),
-            Threshold("min_internal_share", share, cfg.min_internal_share),
-            # only where the venue shows how long the passive orders rested
-            *([Threshold("min_prearranged_share", quick / aged, cfg.min_prearranged_share,
-                         calibrates=False)] if aged and aged * 2 >= trades else []),
+            Threshold("min_internal_share", share, min_share),
+            *([Threshold("min_prearranged_share", crossed, cfg.min_prearranged_share,
+                         calibrates=False)] if ages_known else []),
         ])
         facts = {"positions": positions, "pairs": pairs, "cluster_volume": r6(volume),
                  "trades": trades, "max_net_ratio": r6(net_ratio),
