@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 import typer
 
+from ..engine.per_market import make_detector
 from ..errors import FlowError
 from ..events import KINDS, MarketEvent
 from ..exports import format_ts
@@ -48,6 +49,11 @@ def _detector_config(spec: Any, cfg: Any) -> Any:
     det_cfg = cfg.detector_config(spec.name)
     if det_cfg is None and spec.config_class is not None:
         det_cfg = spec.config_class()
+    return _with_capacity(det_cfg)
+
+
+def _with_capacity(det_cfg: Any) -> Any:
+    """``det_cfg`` keeping at least EXPLAIN_NEAR_MISS_CAPACITY near-misses."""
     if det_cfg is not None and attrs.has(type(det_cfg)):
         names = {a.name for a in attrs.fields(type(det_cfg))}
         current = getattr(det_cfg, "near_miss_capacity", None)
@@ -89,7 +95,9 @@ def explain_feed(feed_log: Path, detector: str, *, market: str | None = None,
     if not feed_log.exists():
         raise FlowError(f"{feed_log}: feed log not found")
     det_cfg = _detector_config(spec, cfg)
-    component = spec.factory(det_cfg)
+    component = make_detector(spec.factory, det_cfg,
+                              {m: _with_capacity(c) for m, c in
+                               cfg.detector_market_configs(spec.name).items()})
     engine = FlowEngine(cfg, venue=venue, plugin_manager=pm)
     engine.add_detector(component, plugin=spec.plugin)
     wanted_raw = getattr(component, "kinds", None)
@@ -168,6 +176,9 @@ def explain_feed(feed_log: Path, detector: str, *, market: str | None = None,
         if filtering else None,
         "wanted_kinds": wanted, "received": received, "received_for_filter": received_filtered,
         "thresholds": _thresholds(det_cfg),
+        # [detectors.<name>.markets.<market>]: what applied there instead
+        "market_thresholds": {m: _thresholds(c) for m, c in
+                              cfg.detector_market_configs(detector).items()},
         "findings": len(found), "findings_for_filter": len(mine),
         "finding_examples": [{"ts": f.ts, "market_id": f.market_id, "actor_id": f.actor_id,
                               "severity": f.severity, "confidence": f.confidence,
@@ -198,6 +209,10 @@ def print_explanation(x: dict[str, Any]) -> None:
     if x["thresholds"]:
         console.print("thresholds in effect: " + ", ".join(
             f"{k}={v}" for k, v in x["thresholds"].items()), markup=False)
+    for market, values in x["market_thresholds"].items():
+        changed = {k: v for k, v in values.items() if x["thresholds"].get(k) != v}
+        console.print(f"  in market {market}: " + ", ".join(
+            f"{k}={v}" for k, v in changed.items()), markup=False)
     console.print(f"findings: {x['findings']} ({x['findings_for_filter']} for the filter)",
                   markup=False)
     for f in x["finding_examples"]:

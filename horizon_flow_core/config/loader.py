@@ -182,9 +182,33 @@ def _pop_path(raw: dict[str, Any], parts: list[str], prefix: str = ""
     return found
 
 
+def _market_overrides(sub: Any, cls: type, *, source: str, name: str
+                      ) -> tuple[Any, dict[str, Any]]:
+    """``[detectors.<name>]`` without its ``markets`` table, and each market's full config
+    (the section with the market's keys over it), structured and checked like it."""
+    if not isinstance(sub, dict) or "markets" not in sub or "markets" in attrs.fields_dict(cls):
+        return sub, {}
+    sub = dict(sub)
+    markets = sub.pop("markets")
+    path = f"detectors.{name}.markets"
+    if not isinstance(markets, dict):
+        raise ConfigError(f"{source}: {path}: expected a table of markets, "
+                          f"got {_describe(markets)}")
+    out: dict[str, Any] = {}
+    for market in sorted(markets):
+        table = markets[market]
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: {path}.{market}: expected a table, "
+                              f"got {_describe(table)}")
+        out[market] = structure_section({**sub, **table}, cls, source=source,
+                                        path=f"{path}.{market}")
+    return sub, out
+
+
 def parse_config(raw: dict[str, Any], source: str, pm: PluginManager | None) -> FlowConfig:
     data = _deep_copy(raw)
     detectors: dict[str, Any] = {}
+    detector_markets: dict[str, dict[str, Any]] = {}
     venues: dict[str, Any] = {}
     sections: dict[str, Any] = {}
 
@@ -212,8 +236,12 @@ def parse_config(raw: dict[str, Any], source: str, pm: PluginManager | None) -> 
                 if sub:
                     raise ConfigError(f"{source}: {key}.{name}: this {key[:-1]} takes no settings")
                 into[name] = None
-            else:
-                into[name] = structure_section(sub, cls, source=source, path=f"{key}.{name}")
+                continue
+            if key == "detectors":
+                sub, markets = _market_overrides(sub, cls, source=source, name=name)
+                if markets:
+                    detector_markets[name] = markets
+            into[name] = structure_section(sub, cls, source=source, path=f"{key}.{name}")
 
     for pattern, cls in sorted(extra_sections, key=lambda t: t[0]):
         for path, table in _pop_path(data, pattern.split(".")):
@@ -228,7 +256,8 @@ def parse_config(raw: dict[str, Any], source: str, pm: PluginManager | None) -> 
             raise ConfigError(f"{source}: {key}: unknown key (not a core setting and no "
                               "installed plugin registers it)")
     cfg: FlowConfig = structure_section(data, FlowConfig, source=source, path="")
-    return attrs.evolve(cfg, detectors=detectors, venues=venues, sections=sections, source=source)
+    return attrs.evolve(cfg, detectors=detectors, detector_markets=detector_markets,
+                        venues=venues, sections=sections, source=source)
 
 
 def _deep_copy(d: Any) -> Any:
@@ -259,6 +288,8 @@ def config_to_dict(cfg: FlowConfig) -> dict[str, Any]:
     out: dict[str, Any] = _unstructure(cfg)
     sections = out.pop("sections", {})
     out["detectors"] = {k: v for k, v in out.get("detectors", {}).items() if v is not None}
+    for name, markets in out.pop("detector_markets", {}).items():
+        out["detectors"].setdefault(name, {})["markets"] = markets
     out["venues"] = {k: v for k, v in out.get("venues", {}).items() if v is not None}
     for path, table in sorted(sections.items()):
         node = out
@@ -294,18 +325,22 @@ def render_toml(data: dict[str, Any]) -> str:
     """Render nested plain data as TOML (scalars first, then sub-tables)."""
     lines: list[str] = []
 
+    def key(k: str) -> str:
+        return k if k and all(c.isascii() and (c.isalnum() or c in "_-") for c in k) \
+            else _toml_value(k)
+
     def emit(table: dict[str, Any], prefix: str) -> None:
         # None has no TOML form: an unset optional value is left out (it is the default)
         scalars = {k: v for k, v in table.items() if not isinstance(v, dict) and v is not None}
         if prefix and (scalars or not table):
             lines.append(f"[{prefix}]")
         for k, v in scalars.items():
-            lines.append(f"{k} = {_toml_value(v)}")
+            lines.append(f"{key(k)} = {_toml_value(v)}")
         if scalars:
             lines.append("")
         for k, v in table.items():
             if isinstance(v, dict):
-                emit(v, f"{prefix}.{k}" if prefix else k)
+                emit(v, f"{prefix}.{key(k)}" if prefix else key(k))
 
     emit(data, "")
     return "\n".join(lines).rstrip() + "\n"

@@ -132,6 +132,9 @@ class FlowConfig:
     plugins: PluginsConfig = attrs.field(factory=PluginsConfig)
     #: ``[detectors.<name>]`` structured into each detector's config class
     detectors: dict[str, Any] = attrs.field(factory=dict)
+    #: ``[detectors.<name>.markets."<market_id>"]``: detector -> market -> that
+    #: market's full config (the detector's section with the market's overrides)
+    detector_markets: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     #: ``[venues.<name>]`` structured into each venue's config class
     venues: dict[str, Any] = attrs.field(factory=dict)
     #: other plugin sections by concrete dotted path (``alerts.routes.desk``)
@@ -145,6 +148,10 @@ class FlowConfig:
 
     def detector_config(self, name: str) -> Any:
         return self.detectors.get(name)
+
+    def detector_market_configs(self, name: str) -> dict[str, Any]:
+        """Market id -> config, for the markets that override detector ``name``."""
+        return self.detector_markets.get(name, {})
 
     def venue_config(self, name: str) -> Any:
         return self.venues.get(name)

@@ -15,6 +15,7 @@ from ..components import Runtime
 from ..config.model import FlowConfig
 from ..plugin_manager import PluginManager, get_plugin_manager
 from .engine import FlowEngine
+from .per_market import make_detector
 
 log = logging.getLogger("horizon_flow.engine")
 
@@ -47,7 +48,8 @@ def build_engine(config: FlowConfig | None = None, pm: PluginManager | None = No
         if detectors is not None and spec.name not in detectors:
             continue
         try:
-            det = spec.factory(config.detector_config(spec.name))
+            det = make_detector(spec.factory, config.detector_config(spec.name),
+                                config.detector_market_configs(spec.name))
             engine.add_detector(det, plugin=spec.plugin)
         except Exception as exc:
             _factory_failed(pm, spec.plugin, "detector", spec.name, exc)

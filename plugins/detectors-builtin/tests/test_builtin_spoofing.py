@@ -48,8 +48,8 @@ def test_fires_with_the_numbers_that_made_it():
     assert ev["anonymous"] is False
     assert ev["largest_genuine_order"] == 200.0
     assert set(ev["thresholds"]) == {"min_bait_size", "bait_to_aggressor_ratio",
-                                     "bait_to_genuine_order_ratio", "cancel_window_ms", "min_book_imbalance",
-                                     "max_bait_fill_ratio"}
+                                     "bait_to_genuine_order_ratio", "cancel_window_ms",
+                                     "min_book_imbalance", "max_bait_fill_ratio"}
     assert "CEA" in f.citation or "Commodity Exchange Act" in f.citation
     assert "cancelled it after 900 ms" in f.message
     assert 0.55 <= f.confidence < 1.0
