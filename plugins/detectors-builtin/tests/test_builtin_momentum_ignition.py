@@ -116,3 +116,48 @@ def test_config_validation():
         MomentumIgnitionConfig(min_burst_share=1.5)
     with pytest.raises(ValueError, match="burst_window_ms"):
         MomentumIgnitionConfig(burst_window_ms=0)
+
+
+def sweep_then_exit(*, orders: int) -> Script:
+    """The same 4 executions up the book (0.50 to 0.53), made by ``orders`` orders;
+    sold back into the move 30 s later."""
+    s = Script()
+    s.at(0).snapshot([(0.49, 500.0)], [(0.50, 50.0), (0.51, 50.0), (0.52, 50.0), (0.53, 50.0)])
+    for i in range(10):
+        s.at(i * 1000).execute(taker=f"noise{i % 3}", maker="mm", side="buy", price=0.50,
+                               size=10)
+    for i, p in enumerate((0.50, 0.51, 0.52, 0.53)):
+        s.at(20_000 + (i * 800 if orders > 1 else 0)).execute(
+            taker="trader", taker_oid=f"b{i % orders}", maker="mm", side="buy", price=p,
+            size=50)
+    s.at(50_000).execute(taker="follower", maker="trader", maker_oid="s1", side="buy",
+                         price=0.52, size=150)
+    return s
+
+
+def test_one_order_sweeping_several_levels_is_one_aggressive_order_not_a_burst():
+    assert len(drive(MomentumIgnitionDetector(), sweep_then_exit(orders=4).events)) == 1
+    # the same executions by one order: one aggressive order, under min_burst_trades
+    assert drive(MomentumIgnitionDetector(), sweep_then_exit(orders=1).events) == []
+    loose = MomentumIgnitionDetector(MomentumIgnitionConfig(min_burst_trades=1))
+    assert len(drive(loose, sweep_then_exit(orders=1).events)) == 1
+
+
+def test_the_spread_is_not_a_move():
+    # buyers trade at the ask (0.51); a seller then hits the bid (0.48) three
+    # times and buys back at 0.50: the bid it sold into is where sellers had
+    # traded, not 3 ticks below where "the price" was
+    s = Script()
+    s.at(0).snapshot([(0.48, 500.0), (0.47, 500.0)], [(0.51, 500.0), (0.52, 500.0)])
+    for i in range(6):  # the last print before the retail sells is a buy at the ask
+        s.at(i * 1000).execute(taker=f"seller{i % 2}", maker="mm", side="sell", price=0.48,
+                               size=20)
+        s.at(i * 1000 + 500).execute(taker=f"buyer{i % 2}", maker="mm", side="buy",
+                                     price=0.51, size=20)
+    for i in range(3):
+        s.at(10_000 + i * 500).execute(taker="retail", taker_oid=f"r{i}", maker="mm",
+                                       side="sell", price=0.48, size=60)
+    s.at(20_000).execute(taker="retail", taker_oid="back", maker="mm", side="buy",
+                         price=0.50, size=150)
+    det = MomentumIgnitionDetector(MomentumIgnitionConfig(min_burst_volume=50.0))
+    assert drive(det, s.events) == []

@@ -66,7 +66,8 @@ class MomentumIgnitionConfig:
 
     #: Window in which the aggressive burst happens (windows.short_s).
     burst_window_ms: float = attrs.field(default=5000.0, validator=positive)
-    #: Fewest aggressive executions in the burst.
+    #: Fewest aggressive orders in the burst (distinct order ids: one order sweeping
+    #: several levels is one).
     min_burst_trades: int = attrs.field(default=3, validator=at_least(1))
     #: Smallest aggressive volume in the burst.
     min_burst_volume: float = attrs.field(default=100.0, validator=positive)
@@ -99,6 +100,9 @@ class _Ignition:
     trades: int
     share: float
     order_ids: list[str]
+    # where the other side traded before the burst: the reversal trades there
+    # (a buy burst is sold into the bids) and profits from the move beyond it
+    exit_ref: float = 0.0
     reversed: float = 0.0
     reversed_notional: float = 0.0
     reversal_ids: list[str] = attrs.field(factory=list)
@@ -107,11 +111,16 @@ class _Ignition:
 
 @attrs.define(slots=True)
 class _Mover:
-    # (ts, side, size, price, order id, market price before, market volume before)
-    # made on the actor's first aggressive execution (memory per actor)
-    burst: deque[tuple[int, str, float, float, str, float, float]] | None = None
+    # (ts, side, size, price, order id, market price before on this side, market
+    # volume before, market price before on the other side); made on the actor's
+    # first aggressive execution (memory per actor)
+    burst: deque[tuple[int, str, float, float, str, float, float, float]] | None = None
     volume: dict[str, float] = attrs.field(factory=lambda: {BUY: 0.0, SELL: 0.0})
+    # distinct aggressive orders in the burst window per side: one order
+    # sweeping several levels is several executions but one order
     trades: dict[str, int] = attrs.field(factory=lambda: {BUY: 0, SELL: 0})
+    # executions in the window per order id (made on the first one with an id)
+    fills_of: dict[str, int] | None = None
     ignition: _Ignition | None = None
     best: tuple[Verdict, int, dict[str, Any]] | None = None
     last_ts: int = 0
@@ -121,6 +130,10 @@ class _Mover:
 class _Market:
     tick: float | None = None  # smallest price step seen
     last_price: float | None = None
+    # the last print on each side (buyer- or seller-initiated): a buy burst is
+    # measured from where buyers last traded, not from a print at the bid
+    last_buy: float | None = None
+    last_sell: float | None = None
     volume: float = 0.0
     has_tape: bool = False
     last_ts: int = 0
@@ -152,20 +165,26 @@ class MomentumIgnitionDetector(DetectorBase):
         if mk is None:
             mk = self._markets[ev.market_id] = _Market()
         mk.last_ts = ev.ts
-        before_price, before_volume = mk.last_price, mk.volume
+        before_volume = mk.volume
+        side_price, other_price = ((mk.last_buy, mk.last_sell) if ev.side == BUY
+                                   else (mk.last_sell, mk.last_buy))
+        before_price = side_price if side_price is not None else mk.last_price
+        before_other = other_price if other_price is not None else mk.last_price
         # Market price and volume: from the tape where the venue prints one,
         # else from takers' fills (one per execution, never both legs).
         if mk.last_price is not None and ev.price != mk.last_price:
             step = round(abs(ev.price - mk.last_price), 9)
             if step > 0 and (mk.tick is None or step < mk.tick):
                 mk.tick = step
-        if ev.kind == "trade.tape":
-            mk.has_tape = True
+        if ev.kind == "trade.tape" or (not mk.has_tape and ev.aggressor):
+            if ev.kind == "trade.tape":
+                mk.has_tape = True
             mk.last_price = ev.price
             mk.volume += ev.size
-        elif not mk.has_tape and ev.aggressor:
-            mk.last_price = ev.price
-            mk.volume += ev.size
+            if ev.side == BUY:
+                mk.last_buy = ev.price
+            elif ev.side == SELL:
+                mk.last_sell = ev.price
         actor = ev.actor_id
         if actor is None or ev.side not in (BUY, SELL):
             return None
@@ -188,34 +207,39 @@ class MomentumIgnitionDetector(DetectorBase):
             return self._reversal(ev, mv, ign, mk)
         if not aggressive:
             return None
-        self._burst(ev, mv, mk, before_price, before_volume, ctx)
+        self._burst(ev, mv, mk, before_price, before_volume, before_other, ctx)
         return None
 
     # ------------------------------------------------------------------ burst
 
     def _burst(self, ev: MarketEvent, mv: _Mover, mk: _Market, before_price: float | None,
-               before_volume: float, ctx: Any) -> None:
+               before_volume: float, before_other: float | None, ctx: Any) -> None:
         side = ev.side or BUY
         ref_price = before_price if before_price is not None else ev.price or 0.0
+        other_ref = before_other if before_other is not None else ref_price
         burst = mv.burst
         if burst is None:
             burst = mv.burst = deque()
-        burst.append((ev.ts, side, ev.size or 0.0, ev.price or 0.0, ev.order_id or "",
-                         ref_price, before_volume))
+        oid = ev.order_id or ""
+        burst.append((ev.ts, side, ev.size or 0.0, ev.price or 0.0, oid, ref_price,
+                      before_volume, other_ref))
         mv.volume[side] += ev.size or 0.0
-        mv.trades[side] += 1
+        if self._order_in(mv, oid):
+            mv.trades[side] += 1
         cutoff = ev.ts - self.burst_ns
         while burst and burst[0][0] < cutoff:
-            _, s, sz, *_ = burst.popleft()
+            _, s, sz, _, old, *_ = burst.popleft()
             mv.volume[s] -= sz
-            mv.trades[s] -= 1
+            if self._order_out(mv, old):
+                mv.trades[s] -= 1
         ign = mv.ignition
         if ign is not None and ign.side == side and ev.ts <= ign.deadline:
             # the burst goes on: extend the ignition it already made
             ign.end_ts = ev.ts
             ign.volume += ev.size or 0.0
-            ign.trades += 1
-            ign.order_ids.append(ev.order_id or "")
+            if not oid or oid not in ign.order_ids:
+                ign.trades += 1
+            ign.order_ids.append(oid)
             move = self._move(side, ign.ref_price, ev.price or 0.0)
             if move > ign.move_pct:
                 ign.peak_price, ign.move_pct = ev.price or 0.0, move
@@ -231,7 +255,10 @@ class MomentumIgnitionDetector(DetectorBase):
         for first in burst:  # the burst's first execution on this side
             if first[1] == side:
                 break
-        ref = first[5]
+        # Where the move began: the last print on the burst's side before it, or
+        # its own first execution, whichever is further back (a buy burst from
+        # the ask, not from a print at the bid: the spread is not a move).
+        ref = min(first[5], first[3]) if side == BUY else max(first[5], first[3])
         # Where the actor's own latest execution took the price (the print of
         # this execution may come after the fill).
         now_price = ev.price or 0.0
@@ -259,10 +286,38 @@ class MomentumIgnitionDetector(DetectorBase):
         mv.best = None
         ids = [x[4] for x in burst if x[1] == side]
         ign = _Ignition(side, first[0], ev.ts, ev.ts + self.reversal_ns, ref, now_price, move,
-                        ticks, tick, mv.volume[side], mv.trades[side], min(share, 1.0), ids)
+                        ticks, tick, mv.volume[side], mv.trades[side], min(share, 1.0), ids,
+                        exit_ref=first[7])
         mv.ignition = ign
         self._expiry.append((ign.deadline, (ev.actor_id or "", ev.market_id), ign))
         return None
+
+    @staticmethod
+    def _order_in(mv: _Mover, oid: str) -> bool:
+        """Count an execution of order ``oid``; whether it is the order's first in the
+        window (executions without an order id each count as an order)."""
+        if not oid:
+            return True
+        fills = mv.fills_of
+        if fills is None:
+            fills = mv.fills_of = {}
+        n = fills.get(oid, 0)
+        fills[oid] = n + 1
+        return n == 0
+
+    @staticmethod
+    def _order_out(mv: _Mover, oid: str) -> bool:
+        """An execution of ``oid`` left the window; whether it was the order's last."""
+        if not oid:
+            return True
+        fills = mv.fills_of
+        n = fills.get(oid, 0) if fills is not None else 0
+        if n > 1:
+            fills[oid] = n - 1  # type: ignore[index]
+            return False
+        if fills is not None:
+            fills.pop(oid, None)
+        return True
 
     def _move_checks(self, move_pct: float, move_ticks: float, tick: float | None
                      ) -> list[Threshold]:
@@ -310,8 +365,9 @@ class MomentumIgnitionDetector(DetectorBase):
     def _reversal(self, ev: MarketEvent, mv: _Mover, ign: _Ignition, mk: _Market
                   ) -> list[AnomalyFinding] | None:
         size, price = ev.size or 0.0, ev.price or 0.0
-        # Only trades at prices still beyond where the move began profit from it.
-        beyond = price > ign.ref_price if ign.side == BUY else price < ign.ref_price
+        # Only trades at prices still beyond where the move began profit from it
+        # (on the side the reversal trades: a buy burst's exit sells at the bids).
+        beyond = price > ign.exit_ref if ign.side == BUY else price < ign.exit_ref
         if not beyond:
             return None
         if not ign.first_reversal_ts:
@@ -330,6 +386,7 @@ class MomentumIgnitionDetector(DetectorBase):
             "burst_order_ids": sorted(set(ign.order_ids)),
             "burst_start_ts": ign.start_ts, "burst_end_ts": ign.end_ts,
             "price_before": r6(ign.ref_price), "price_after_burst": r6(ign.peak_price),
+            "other_side_price_before": r6(ign.exit_ref),
             "move_pct": r6(ign.move_pct), "move_ticks": r6(ign.move_ticks),
             "tick_size_estimate": None if ign.tick is None else r6(ign.tick),
             "actor_share_of_market_volume": r6(ign.share),
@@ -340,7 +397,7 @@ class MomentumIgnitionDetector(DetectorBase):
             "reversal_fraction": r6(ign.reversed / ign.volume),
         }
         msg = (f"{ev.actor_id} bought" if ign.side == BUY else f"{ev.actor_id} sold")
-        msg += (f" aggressively ({ign.trades} executions, {ign.volume:g}) moving the price "
+        msg += (f" aggressively ({ign.trades} orders, {ign.volume:g}) moving the price "
                 f"{ign.move_pct:.1f}% from {ign.ref_price:g} to {ign.peak_price:g}, then "
                 f"{'sold' if ign.side == BUY else 'bought'} {ign.reversed:g} into the move at "
                 f"{vwap:g} within {ms(ev.ts - ign.end_ts):g} ms")
