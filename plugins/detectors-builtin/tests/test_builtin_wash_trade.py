@@ -213,3 +213,19 @@ def test_prearranged_pair_that_also_trades_with_others_is_still_a_wash():
     # without the relaxation for prearranged crosses it is short of 0.9
     strict = WashTradeDetector(WashTradeConfig(prearranged_internal_share=0.9))
     assert drive(strict, s.events) == []
+
+
+def test_an_outsider_who_traded_once_with_a_member_does_not_join_the_ring():
+    s = Script()
+    t = 0.0
+    for k in range(4):  # A -> B -> C -> A, 300 each
+        for buyer, seller in (("B", "A"), ("C", "B"), ("A", "C")):
+            s.at(t).execute(taker=buyer, maker=seller, side="buy", price=0.5, size=300)
+            t += 5000
+        if k == 0:  # a retail wallet buys 20 from A once (0.5% of the ring's volume)
+            s.at(t).execute(taker="retail", maker="A", side="buy", price=0.5, size=20)
+            t += 5000
+    (f,) = drive(WashTradeDetector(), s.events)
+    assert f.evidence["members"] == ["A", "B", "C"]
+    # joining whatever trades only "inside", the outsider broke the ring
+    assert drive(WashTradeDetector(WashTradeConfig(min_member_share=0.0)), s.events) == []

@@ -115,6 +115,10 @@ class WashTradeConfig:
     prearranged_internal_share: float = attrs.field(default=0.5, validator=fraction)
     #: Delay between a cluster first passing and its confirmation (and finding).
     confirm_after_s: float = attrs.field(default=300.0, validator=non_negative)
+    #: Smallest part of the group's volume so far a wallet must have traded with
+    #: its members to join it: a retail wallet that traded once with one member
+    #: trades only "inside" the group, and would otherwise join and break it.
+    min_member_share: float = attrs.field(default=0.1, validator=fraction)
     #: Largest group of wallets considered.
     max_cluster_size: int = attrs.field(default=4, validator=_cluster_size)
     #: Members with more distinct counterparties are not expanded from.
@@ -414,6 +418,7 @@ class WashTradeDetector(DetectorBase):
     def _cluster(self, m: str, a: str, b: str) -> list[str]:
         cfg = self.cfg
         members = sorted((a, b))
+        volume = self._gross(m, a, b)  # traded among the members so far
         while len(members) < cfg.max_cluster_size:
             candidates: set[str] = set()
             for x in members:
@@ -427,12 +432,14 @@ class WashTradeDetector(DetectorBase):
                 if st is None or st.total <= 0 or len(st.cps) > cfg.max_counterparties:
                     continue
                 inside = sum(self._gross(m, c, x) for x in members)
-                if inside >= cfg.min_internal_share * st.total and (
-                        best is None or inside > best[0]):
+                if (inside >= cfg.min_internal_share * st.total
+                        and inside >= cfg.min_member_share * volume
+                        and (best is None or inside > best[0])):
                     best = (inside, c)
             if best is None:
                 break
             members = sorted([*members, best[1]])
+            volume += best[0]
         return members
 
     def _gross(self, m: str, a: str, b: str) -> float:
