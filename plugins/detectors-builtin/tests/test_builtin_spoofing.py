@@ -46,7 +46,7 @@ def test_fires_with_the_numbers_that_made_it():
     assert ev["book_imbalance"] == pytest.approx(5000 / 6200, abs=1e-6)
     assert ev["imbalance_source"] == "engine_book"
     assert ev["anonymous"] is False
-    assert ev["largest_genuine_order"] == 200.0
+    assert ev["opposite_resting"] == 200.0
     assert set(ev["thresholds"]) == {"min_bait_size", "bait_to_aggressor_ratio",
                                      "bait_to_genuine_order_ratio", "cancel_window_ms",
                                      "min_book_imbalance", "max_bait_fill_ratio"}
@@ -293,3 +293,33 @@ def test_market_maker_whose_hit_quote_matches_the_cancelled_one_does_not_fire():
     assert drive(det, s.events) == []
     (miss,) = det.near_misses()
     assert miss["threshold"] == "bait_to_genuine_order_ratio" and miss["value"] == 1.0
+
+
+def test_market_maker_with_a_bid_ladder_behind_its_hit_bid_does_not_fire():
+    # asks 1,200 at one level; bids 3 x 300: the hit bid alone is a quarter of
+    # the ask, but the maker quotes the bid side about as deep
+    s = Script()
+    s.at(0).snapshot(BOOK_BIDS, BOOK_ASKS)
+    s.at(10).place("mm", "ask", "sell", 0.52, 1200)
+    for i, price in enumerate((0.48, 0.47, 0.46)):
+        s.place("mm", f"bid{i}", "buy", price, 300)
+    s.at(300).execute(taker="seller", taker_oid="t1", maker="mm", maker_oid="bid0",
+                      side="sell", price=0.48, size=100)
+    s.at(900).cancel("ask")
+    cfg = SpoofingConfig(min_bait_size=500, min_book_imbalance=0.0)
+    det = SpoofingDetector(cfg)
+    assert drive(det, s.events) == []
+    (miss,) = det.near_misses()
+    assert miss["threshold"] == "bait_to_genuine_order_ratio"
+    assert miss["value"] == pytest.approx(1200 / 900)
+    # with the bid ladder cancelled before the execution, the 1,200 ask is a bait
+    s2 = Script()
+    s2.at(0).snapshot(BOOK_BIDS, BOOK_ASKS)
+    s2.at(10).place("mm", "ask", "sell", 0.52, 1200)
+    for i, price in enumerate((0.48, 0.47, 0.46)):
+        s2.place("mm", f"bid{i}", "buy", price, 300)
+    s2.at(100).cancel("bid1").cancel("bid2")
+    s2.at(300).execute(taker="seller", taker_oid="t1", maker="mm", maker_oid="bid0",
+                       side="sell", price=0.48, size=100)
+    s2.at(900).cancel("ask")
+    assert len(drive(SpoofingDetector(cfg), s2.events)) == 1

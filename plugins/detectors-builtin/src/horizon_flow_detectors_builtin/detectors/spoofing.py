@@ -64,10 +64,11 @@ class SpoofingConfig:
     min_bait_size: float = attrs.field(default=500.0, validator=positive)
     #: Bait size over the actor's opposite-side executions during the bait's life.
     bait_to_aggressor_ratio: float = attrs.field(default=5.0, validator=at_least(1.0))
-    #: Bait size over the largest of the actor's own opposite-side orders that
-    #: executed during its life. A spoofer's genuine order is a fraction of the
-    #: bait; a market maker whose bid is hit while its ask rests quotes both
-    #: sides about alike, and the ask it then cancels is no bigger than the bid.
+    #: Bait size over what the actor had resting on the other side when it
+    #: executed there during the bait's life (at least the executing order). A
+    #: spoofer's genuine order is a fraction of the bait; a market maker whose
+    #: bid is hit while its ask rests quotes both sides, and the ask it then
+    #: cancels is not much bigger than its bids.
     bait_to_genuine_order_ratio: float = attrs.field(default=2.0, validator=at_least(1.0))
     #: Most price levels one bait may be split over (the actor's same-side
     #: baits cancelled during one bait's life are judged as one); more levels
@@ -103,7 +104,8 @@ class _Bait:
     other_depth: float = 0.0
     imbalance_source: str = ""
     filled: float = 0.0
-    # the largest of the actor's opposite-side orders that executed while it rested
+    # the most the actor had resting on the opposite side when it executed
+    # there while the bait rested (at least the executing order)
     genuine_order: float = 0.0
     canceled_ts: int = 0
 
@@ -117,6 +119,9 @@ class _ActorFlow:
     # made on the actor's first fill here (memory per actor)
     fills: deque[tuple[int, str, float, float, str | None]] | None = None
     baits: list[tuple[str, str]] = attrs.field(factory=list)  # keys of live baits
+    # the actor's own known resting size per side (a market maker quotes both)
+    rest_buy: float = 0.0
+    rest_sell: float = 0.0
     # baits cancelled lately, newest last: a bait split over several orders is
     # judged whole at the cancel of its last order
     canceled: list[_Bait] | None = None
@@ -131,7 +136,8 @@ class _Resting:
     every placement and cancel updates one, and a slot costs less than a dict item.
     """
 
-    orders: dict[str, tuple[str, float]] = attrs.field(factory=dict)
+    # order id -> (side, size left, the placing actor's flow or None)
+    orders: dict[str, tuple[str, float, _ActorFlow | None]] = attrs.field(factory=dict)
     buy_depth: float = 0.0
     sell_depth: float = 0.0
     identified: bool = False
@@ -217,11 +223,16 @@ class SpoofingDetector(DetectorBase):
             orders = rest.orders
             if len(orders) >= MAX_RESTING_PER_MARKET:
                 self._forget_oldest(rest)
-            orders[oid] = (side, size)
+            flow = None if actor is None else self._flow(actor, market, ts)
+            orders[oid] = (side, size, flow)
             if side == BUY:
                 rest.buy_depth += size
+                if flow is not None:
+                    flow.rest_buy += size
             else:
                 rest.sell_depth += size
+                if flow is not None:
+                    flow.rest_sell += size
             if actor is None or size < self.candidate_size or ev.price is None:
                 return None  # most orders: too small to be a bait
             self._new_bait(ev, actor, oid, side, size)
@@ -238,6 +249,8 @@ class SpoofingDetector(DetectorBase):
                 else:
                     left = rest.sell_depth - known[1]
                     rest.sell_depth = 0.0 if left < 0.0 else left
+                if known[2] is not None:
+                    _unrest(known[2], known[0], known[1])
             baits = self._baits
             if not baits:
                 return None
@@ -278,8 +291,10 @@ class SpoofingDetector(DetectorBase):
         (one at a time, each placement would rescan the dict's dropped slots)."""
         orders = rest.orders
         for old in list(islice(orders, MAX_RESTING_PER_MARKET // 10)):
-            s, sz = orders.pop(old)
+            s, sz, flow = orders.pop(old)
             rest.set_depth(s, max(rest.depth(s) - sz, 0.0))
+            if flow is not None:
+                _unrest(flow, s, sz)
 
     def _new_bait(self, ev: MarketEvent, actor: str, oid: str, side: str, size: float) -> None:
         """Follow a placement large enough to be a bait (its price is known)."""
@@ -317,16 +332,24 @@ class SpoofingDetector(DetectorBase):
     def _on_filled(self, ev: MarketEvent, ctx: Any, rest: _Resting) -> None:
         size = ev.size or 0.0
         oid, side, ts = ev.order_id, ev.side, ev.ts
-        order_size = size  # the filled order's size, where known before this fill
+        # what the actor had resting on the fill's side, this order included, before
+        # this fill (at least the fill itself)
+        genuine = size
         if oid is not None:
             orders = rest.orders
             known = orders.get(oid)
             if known is not None:
-                order_size = max(known[1], size)
+                owner = known[2]
+                if owner is not None:
+                    held = owner.rest_buy if known[0] == BUY else owner.rest_sell
+                    genuine = max(known[1], held, size)
+                    _unrest(owner, known[0], min(size, known[1]))
+                else:
+                    genuine = max(known[1], size)
                 left = known[1] - size
                 rest.set_depth(known[0], max(rest.depth(known[0]) - min(size, known[1]), 0.0))
                 if left > 1e-12:
-                    orders[oid] = (known[0], left)
+                    orders[oid] = (known[0], left, owner)
                 else:
                     del orders[oid]
             if self._baits:
@@ -352,8 +375,8 @@ class SpoofingDetector(DetectorBase):
                 live.append(key)
                 if bait.side != side:
                     self._measure(bait, ctx, rest)
-                    if order_size > bait.genuine_order:
-                        bait.genuine_order = order_size
+                    if genuine > bait.genuine_order:
+                        bait.genuine_order = genuine
             flow.baits = live
 
     def _on_amended(self, ev: MarketEvent, rest: _Resting) -> None:
@@ -362,7 +385,9 @@ class SpoofingDetector(DetectorBase):
         known = rest.orders.get(ev.order_id)
         if known is not None and ev.size is not None:
             rest.set_depth(known[0], max(rest.depth(known[0]) - known[1], 0.0) + ev.size)
-            rest.orders[ev.order_id] = (known[0], ev.size)
+            rest.orders[ev.order_id] = (known[0], ev.size, known[2])
+            if known[2] is not None:
+                _unrest(known[2], known[0], known[1] - ev.size)
         bait = self._baits.get((ev.market_id, ev.order_id))
         if bait is not None:
             if ev.size is not None:
@@ -426,7 +451,7 @@ class SpoofingDetector(DetectorBase):
             "opposite_side": other, "opposite_executed": r6(executed),
             "opposite_fills": fills,
             "bait_to_execution_ratio": r6(size / executed),
-            "largest_genuine_order": r6(genuine),
+            "opposite_resting": r6(genuine),
             "book_imbalance": r6(strongest.imbalance),
             "bait_side_depth": r6(strongest.side_depth),
             "other_side_depth": r6(strongest.other_depth),
@@ -539,3 +564,13 @@ class SpoofingDetector(DetectorBase):
             del self._baits[key]
         self._levels.evict_idle(before_ts)
         self._book_only.clear()  # it may hold markets dropped just now
+
+
+def _unrest(flow: _ActorFlow, side: str, size: float) -> None:
+    """Take ``size`` off the actor's known resting size on ``side`` (a negative size adds)."""
+    if side == BUY:
+        left = flow.rest_buy - size
+        flow.rest_buy = left if left > 0.0 else 0.0
+    else:
+        left = flow.rest_sell - size
+        flow.rest_sell = left if left > 0.0 else 0.0
