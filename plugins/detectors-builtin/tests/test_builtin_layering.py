@@ -103,10 +103,9 @@ def test_skewed_market_maker_cancelling_everything_to_requote_does_not_fire():
     s.at(t).place("mm", "b_last", "buy", 0.48, 280)
     for i in range(3):
         s.place("mm", f"a_last_{i}", "sell", round(0.51 + 0.01 * i, 2), 150 + 50 * i)
-    det = LayeringDetector()
-    assert drive(det, s.events) == []
-    misses = det.near_misses()
-    assert misses and misses[0]["threshold"] == "max_requote_ratio"
+    assert drive(LayeringDetector(), s.events) == []
+    # what stops it is the requote: every ask put straight back
+    assert drive(LayeringDetector(LayeringConfig(max_requote_ratio=2.0)), s.events) != []
     # the same episode without the requote is layering
     withdrawn = Script()
     withdrawn.at(0).place("mm", "b0", "buy", 0.48, 280)
@@ -269,3 +268,34 @@ def test_evict_idle_drops_anonymous_state():
     assert det._pulled and det._withdrawals
     det.evict_idle(events[-1].ts + 1)
     assert not det._pulled and not det._withdrawals and not det._anon_held
+
+
+def pulled_and_requoted(*, pause_ms: float, back: tuple[float, ...]) -> Script:
+    """A market maker's ask ladder (300, 600, 900), its bid hit for 50, the asks
+    pulled 400 ms later and, ``pause_ms`` after that, asks of ``back`` put up again."""
+    s = Script()
+    s.at(0).place("mm", "bid", "buy", 0.48, 100)
+    for i, size in enumerate((300.0, 600.0, 900.0)):
+        s.place("mm", f"a{i}", "sell", round(0.51 + 0.01 * i, 2), size)
+    s.at(100).execute(taker="seller", maker="mm", maker_oid="bid", side="sell", price=0.48,
+                      size=50)
+    s.at(500).cancel("a0").cancel("a1").cancel("a2")
+    for i, size in enumerate(back):
+        s.at(500 + pause_ms).place("mm", f"n{i}", "sell", round(0.50 + 0.01 * i, 2), size)
+    s.at(5000).execute(taker="x", maker="y", side="buy", price=0.5, size=1)  # time passes
+    return s
+
+
+def test_a_market_maker_pausing_a_second_before_requoting_does_not_fire():
+    s = pulled_and_requoted(pause_ms=1000.0, back=(300.0, 600.0, 900.0))
+    assert drive(LayeringDetector(), s.events) == []
+    short = LayeringDetector(LayeringConfig(requote_window_ms=500.0))
+    assert len(drive(short, s.events)) == 1
+
+
+def test_a_ladder_rolled_inward_smaller_is_a_requote():
+    # the deep 900 is dropped: 900 of 1,800 comes back, a half
+    s = pulled_and_requoted(pause_ms=1.0, back=(300.0, 600.0))
+    assert drive(LayeringDetector(), s.events) == []
+    # nothing put back: layering
+    assert len(drive(LayeringDetector(), pulled_and_requoted(pause_ms=1.0, back=()).events)) == 1

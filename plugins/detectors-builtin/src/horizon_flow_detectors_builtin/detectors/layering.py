@@ -23,8 +23,9 @@ before its latest piece count as layers; a small fill on a layer (at most
 Anonymous venues: the same shape in the book alone: ``min_layers`` levels on
 one side that gained size and lost it untraded within ``cancel_within_ms`` of
 each other while prints happened elsewhere. A market maker pulling its ladder
-looks the same, so the candidate is held ``requote_window_ms`` and dropped
-when that side grows back by ``max_requote_ratio`` of the layered size, or
+looks the same, so the candidate is held ``anonymous_requote_window_ms`` and
+dropped when that side grows back by ``anonymous_max_requote_ratio`` of the
+layered size, or
 the other side was pulled at the same moments by ``max_two_sided_ratio`` of it.
 
 Per event the cost is O(1): per-actor counters of resting size and resting
@@ -82,11 +83,19 @@ class LayeringConfig:
     #: The actor's own resting size left on the execution side, over the layer
     #: size, above which it is quoting both sides (a market maker), not layering.
     max_two_sided_ratio: float = attrs.field(default=0.5, validator=non_negative)
-    #: After the layers are cancelled, how long to watch for them being put back.
-    requote_window_ms: float = attrs.field(default=500.0, validator=non_negative)
-    #: Size re-placed on the layer side within that window, over the layered
-    #: size, above which the cancels were a requote (a market maker), not layering.
-    max_requote_ratio: float = attrs.field(default=0.5, validator=non_negative)
+    #: After the layers are cancelled, how long to watch for the actor putting
+    #: that side back (a market maker may pause a second before requoting).
+    requote_window_ms: float = attrs.field(default=1500.0, validator=non_negative)
+    #: Size the actor re-places on the layer side within that window, over the
+    #: layered size, above which the cancels were a requote (a market maker), not
+    #: layering. A ladder rolled inward comes back smaller than it was (its deep,
+    #: large levels are the ones dropped), hence a quarter, not a half.
+    max_requote_ratio: float = attrs.field(default=0.25, validator=non_negative)
+    #: The same two for anonymous books, where the size that comes back to a side
+    #: is anyone's: a longer window or a lower ratio would find everyone's
+    #: orders there and drop real layers.
+    anonymous_requote_window_ms: float = attrs.field(default=500.0, validator=non_negative)
+    anonymous_max_requote_ratio: float = attrs.field(default=0.5, validator=non_negative)
     #: Smallest order counted as a layer.
     min_layer_size: float = attrs.field(default=0.0, validator=non_negative)
     #: A layer partly executed while the episode is open keeps it open while the
@@ -214,6 +223,7 @@ class LayeringDetector(DetectorBase):
         self.cancel_ns = ms_to_ns(cfg.cancel_within_ms)
         self.placement_ns = ms_to_ns(cfg.placement_window_ms)
         self.requote_ns = ms_to_ns(cfg.requote_window_ms)
+        self.anon_requote_ns = ms_to_ns(cfg.anonymous_requote_window_ms)
         self._confirm_q: deque[tuple[int, _Episode]] = deque()
         self._seq = 0
         kinds = {"order.placed", "order.canceled", "order.filled", "order.amended"}
@@ -460,7 +470,7 @@ class LayeringDetector(DetectorBase):
         if pulled is None:
             pulled = self._pulled[key] = deque()
         pulled.append((ev.ts, w.canceled))
-        while pulled[0][0] < ev.ts - self.cancel_ns - self.requote_ns:
+        while pulled[0][0] < ev.ts - self.cancel_ns - self.anon_requote_ns:
             pulled.popleft()
         q = self._withdrawals.get(key)
         if q is None:
@@ -505,13 +515,14 @@ class LayeringDetector(DetectorBase):
         msg = (f"anonymous layers on the {w.side} side at {len(prices)} levels "
                f"({layered:g} in total) withdrawn untraded while {executed:g} traded against "
                f"the other side")
-        self._anon_held.append((ev.ts + self.requote_ns, w.side,
+        self._anon_held.append((ev.ts + self.anon_requote_ns, w.side,
                                 self._levels.grown(ev.market_id, w.side),
                                 sorted({x.ts for x in recent}), ev, verdict, evidence, msg))
 
     def _confirm_anonymous(self, now: int, *, all_held: bool = False) -> list[AnomalyFinding]:
-        """Anonymous layers held past ``requote_window_ms``: reported unless that side of
-        the book grew back by ``max_requote_ratio`` of the layered size meanwhile, or
+        """Anonymous layers held past ``anonymous_requote_window_ms``: reported unless that
+        side of the book grew back by ``anonymous_max_requote_ratio`` of the layered size
+        meanwhile, or
         the other side was pulled at the same moments by ``max_two_sided_ratio`` of it.
 
         Without identity a market maker's requote looks like layering: its ladder
@@ -526,7 +537,8 @@ class LayeringDetector(DetectorBase):
             layered = evidence["layered_size"]
             replaced = self._levels.grown(ev.market_id, side) - grown_then
             requote = Threshold("max_requote_ratio", replaced / layered if layered else 0.0,
-                                self.cfg.max_requote_ratio, at_most=True, calibrates=False)
+                                self.cfg.anonymous_max_requote_ratio, at_most=True,
+                                calibrates=False)
             # the other side's withdrawals at the same moments as the layers' (a
             # market maker pulls its whole two-sided ladder at once; a layerer
             # pulls its layers and leaves the genuine side alone)
