@@ -69,6 +69,22 @@ def test_overrides_are_part_of_the_config_in_force(tmp_path: Path, capfd) -> Non
     assert config_hash(plain) != config_hash(over)
 
 
+def test_config_show_writes_each_market_back_as_a_loadable_table(tmp_path: Path,
+                                                                 capfd) -> None:
+    pytest.importorskip("horizon_flow_detectors_builtin")
+    src = tmp_path / "flow.toml"
+    src.write_text('[detectors.spoofing.markets."hyperliquid:@107"]\nmin_bait_size = 2.0\n')
+    capfd.readouterr()
+    assert main(["config", "show", "--config", str(src)]) == 0
+    shown = capfd.readouterr().out
+    assert '[detectors.spoofing.markets."hyperliquid:@107"]' in shown
+    again = tmp_path / "shown.toml"
+    again.write_text(shown)
+    a, b = load_config(src), load_config(again)
+    assert a.detector_market_configs("spoofing")["hyperliquid:@107"].min_bait_size == 2.0
+    assert config_hash(a) == config_hash(b)
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("[detectors.sizer.markets.BTC]\nmin_size = 0.0",
      "detectors.sizer.markets.BTC: min_size must be > 0"),
