@@ -39,7 +39,10 @@ class PerMarketDetector:
 
     def __getattr__(self, name: str) -> Any:
         # category, citation, config and whatever else a detector offers: the default's
-        return getattr(self.__dict__["default"], name)
+        default = self.__dict__.get("default")
+        if default is None:  # not built yet (copy, pickle)
+            raise AttributeError(name)
+        return getattr(default, name)
 
     def instances(self) -> list[tuple[str | None, Any]]:
         """``(market or None for the default, instance)``, default first."""
