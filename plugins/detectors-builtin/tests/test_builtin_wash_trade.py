@@ -229,3 +229,19 @@ def test_an_outsider_who_traded_once_with_a_member_does_not_join_the_ring():
     assert f.evidence["members"] == ["A", "B", "C"]
     # joining whatever trades only "inside", the outsider broke the ring
     assert drive(WashTradeDetector(WashTradeConfig(min_member_share=0.0)), s.events) == []
+
+
+def test_a_ring_that_took_outside_fills_and_rebalanced_among_itself_ends_flat():
+    s = Script()
+    t = round_trips(s, "A", "B", n=10, size=200.0, t0=0.0)
+    for i in range(3):  # A sells 150 to outsiders, B buys 150 from others
+        s.at(t).execute(taker=f"r{i}", maker="A", side="buy", price=0.5, size=50)
+        s.at(t + 1000).execute(taker="B", maker=f"q{i}", side="buy", price=0.5, size=50)
+        t += 2000
+    s.at(t).execute(taker="A", maker="B", side="buy", price=0.5, size=150)  # rebalance
+    (f,) = drive(WashTradeDetector(), s.events)
+    assert f.evidence["members"] == ["A", "B"]
+    # inside the pair A bought 150 more than it sold (7% of 2,150): not flat there,
+    # flat over everything it traded
+    assert f.evidence["positions"]["A"]["net"] == 150.0
+    assert f.evidence["max_net_ratio"] == 0.0

@@ -97,7 +97,9 @@ class WashTradeConfig:
     min_cluster_volume: float = attrs.field(default=1000.0, validator=positive)
     #: Fewest executions inside the cluster.
     min_trades: int = attrs.field(default=4, validator=at_least(2))
-    #: Largest |net position change| of any member over its volume inside the cluster.
+    #: Largest |net position change| of any member over its volume inside the
+    #: cluster, or over all its volume in the window where that is flatter (a
+    #: ring that took outside fills and rebalanced among itself ends flat).
     max_net_ratio: float = attrs.field(default=0.05, validator=fraction)
     #: Smallest share of each member's volume that is with other members.
     min_internal_share: float = attrs.field(default=0.9, validator=fraction)
@@ -146,6 +148,7 @@ class _Pair:
 @attrs.define(slots=True)
 class _Actor:
     total: float = 0.0
+    net: float = 0.0  # bought minus sold in the window, with anyone
     cps: dict[str, int] = attrs.field(factory=dict)  # counterparty -> executions in window
 
 
@@ -477,7 +480,10 @@ class WashTradeDetector(DetectorBase):
             st = self._actors.get((m, x))
             total = st.total if st is not None else 0.0
             if inside > 0:
-                net_ratio = max(net_ratio, abs(per[x]["bought"] - per[x]["sold"]) / inside)
+                x_net = abs(per[x]["bought"] - per[x]["sold"]) / inside
+                if total > 0 and st is not None:
+                    x_net = min(x_net, abs(st.net) / total)
+                net_ratio = max(net_ratio, x_net)
             x_share = inside / total if total > 0 else 0.0
             share = min(share, x_share)
             positions[x] = {"bought": r6(per[x]["bought"]), "sold": r6(per[x]["sold"]),
@@ -536,6 +542,7 @@ class WashTradeDetector(DetectorBase):
             if st is None:
                 st = self._actors[akey] = _Actor()
             st.total += sign * size
+            st.net += sign * (size if x == buyer else -size)
             n = st.cps.get(y, 0) + sign
             if n > 0:
                 st.cps[y] = n
