@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
+from ..aio import within
 from ..components import FrameNormalizer, LiveSource, SourceContext
 from ..events import MarketEvent
 
@@ -43,7 +44,7 @@ async def collect_source(source: LiveSource, timeout_s: float = 5.0
     ctx = SourceContext(emit=events.extend, record_frame=lambda f, t: frames.append((f, t)),
                         reject=lambda reason, frame: rejects.append(reason))
     try:
-        await asyncio.wait_for(source.run(ctx), timeout_s)
+        await within(timeout_s, source.run(ctx))
     except TimeoutError:
         pass
     return events, frames, rejects

@@ -151,15 +151,18 @@ def test_config_validation():
 
 
 def busy_level_iceberg(*, sizes: tuple[float, ...] = (100.0,) * 5, delay_ms: float = 150.0,
-                       others: float = 500.0) -> Script:
+                       others: float = 500.0, two_sided: bool = False) -> Script:
     """A book venue whose order events name actors: ``others`` rest at 0.52 all along
     (the level never empties, and its largest size is theirs), while the whale's
-    tranches of ``sizes`` at 0.52 are each taken and re-posted ``delay_ms`` later."""
+    tranches of ``sizes`` at 0.52 are each taken and re-posted ``delay_ms`` later
+    (``two_sided``: with a bid of its own requoted beside each, as a market maker)."""
     s = Script()
     s.at(0).snapshot([(0.50, 300.0)], [(0.52, others), (0.53, 400.0)])
     shown = others
     t = 1000.0
     for i, size in enumerate(sizes):
+        if two_sided:
+            s.at(t - 1).place("whale", f"bid{i}", "buy", 0.50, size)
         s.at(t).place("whale", f"tip{i}", "sell", 0.52, size)
         shown += size
         s.delta("sell", 0.52, shown)
@@ -187,11 +190,21 @@ def test_tranches_behind_others_at_the_level_fire_order_by_order():
 
 
 def test_market_maker_requoting_other_sizes_is_not_a_tranche_chain():
-    varied = busy_level_iceberg(sizes=(100.0, 104.0, 97.0, 103.0, 99.0)).events
+    sizes = (100.0, 104.0, 97.0, 103.0, 99.0)
+    varied = busy_level_iceberg(sizes=sizes, two_sided=True).events
     assert drive(IcebergDetector(), varied) == []
     # the tolerance is the knob: at 5% the same requotes are one chain
     loose = IcebergDetector(IcebergConfig(tranche_size_tolerance=0.05))
     assert len(drive(loose, varied)) == 1
+
+
+def test_randomized_peaks_of_a_one_sided_actor_are_an_iceberg():
+    # an iceberg order randomizing each peak by up to 20%, nothing on the bid side
+    sizes = (100.0, 118.0, 85.0, 110.0, 92.0)
+    (f,) = drive(IcebergDetector(), busy_level_iceberg(sizes=sizes).events)
+    assert f.actor_id == "whale" and f.evidence["tranche_size"] == 100.0
+    strict = IcebergDetector(IcebergConfig(randomized_tranche_tolerance=0.01))
+    assert drive(strict, busy_level_iceberg(sizes=sizes).events) == []
 
 
 def test_tranche_posted_too_late_ends_the_chain():

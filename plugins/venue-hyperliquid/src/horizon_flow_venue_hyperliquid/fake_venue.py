@@ -24,6 +24,8 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from horizon_flow_core.aio import recv_within
+
 Step = tuple[str, Any]
 
 
@@ -49,7 +51,7 @@ class FakeVenue:
         try:
             while True:
                 try:
-                    message = await asyncio.wait_for(ws.recv(), timeout=self.idle_limit_s)
+                    message = await recv_within(ws, self.idle_limit_s)
                 except TimeoutError:
                     self.idle_closes += 1  # the venue drops connections whose client is silent
                     await ws.close(1000, "idle")

@@ -42,6 +42,7 @@ import orjson
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import WebSocketException
 
+from horizon_flow_core.aio import recv_within
 from horizon_flow_core.components import SourceContext
 from horizon_flow_core.errors import FlowError, FrameError
 from horizon_flow_core.events import MarketEvent
@@ -208,7 +209,7 @@ class HyperliquidSource:
         while True:
             deadline = next_ping if pong_deadline is None else min(next_ping, pong_deadline)
             try:
-                raw = await asyncio.wait_for(ws.recv(), timeout=max(0.0, deadline - loop.time()))
+                raw = await recv_within(ws, deadline - loop.time())
             except TimeoutError:
                 now = loop.time()
                 if pong_deadline is not None and now >= pong_deadline:

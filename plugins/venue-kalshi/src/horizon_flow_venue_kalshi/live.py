@@ -38,6 +38,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from horizon_flow_core.aio import recv_within
 from horizon_flow_core.components import SourceContext
 from horizon_flow_core.errors import ConfigError, FrameError
 from horizon_flow_core.events import MarketEvent
@@ -171,7 +172,7 @@ class KalshiLiveSource:
             stale = False
             while True:
                 try:
-                    raw = await asyncio.wait_for(ws.recv(), timeout=cfg.stale_after_s)
+                    raw = await recv_within(ws, cfg.stale_after_s)
                 except TimeoutError:
                     if not stale:
                         stale = True

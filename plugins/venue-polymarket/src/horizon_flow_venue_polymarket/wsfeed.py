@@ -30,6 +30,7 @@ from typing import Any
 
 import orjson
 
+from horizon_flow_core.aio import recv_within
 from horizon_flow_core.components import FrameNormalizer, SourceContext
 from horizon_flow_core.errors import FeedError
 from horizon_flow_core.events import MarketEvent
@@ -119,7 +120,7 @@ class WsFeed:
         try:
             while True:
                 try:
-                    raw = await asyncio.wait_for(ws.recv(), timeout=self.stale_after_s)
+                    raw = await recv_within(ws, self.stale_after_s)
                 except TimeoutError:
                     log.warning("%s %s silent for %.1fs: reconnecting", self.name, self.label,
                                 self.stale_after_s)

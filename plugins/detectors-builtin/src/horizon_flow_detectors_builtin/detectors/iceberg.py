@@ -96,6 +96,9 @@ class IcebergConfig:
     #: tranche's, as a share of it. An iceberg shows one fixed size each time; a
     #: market maker re-quoting after a fill varies its size.
     tranche_size_tolerance: float = attrs.field(default=0.01, validator=fraction)
+    #: The same for one actor's tranches (order events naming actors) while it
+    #: quotes only the iceberg's side: iceberg orders may randomize each peak.
+    randomized_tranche_tolerance: float = attrs.field(default=0.3, validator=fraction)
     #: Refills over the times the level was emptied (by trades or cancels).
     min_refill_ratio: float = attrs.field(default=0.6, validator=fraction)
     #: Where passive fills carry actors: the largest one's share of the volume.
@@ -252,7 +255,8 @@ class IcebergDetector(DetectorBase):
         mk = self._markets.get(ev.market_id)
         if mk is None:
             mk = self._markets[ev.market_id] = _Market(
-                tranches=TrancheChains(self.refill_ns, self.cfg.tranche_size_tolerance))
+                tranches=TrancheChains(self.refill_ns, self.cfg.tranche_size_tolerance,
+                                       self.cfg.randomized_tranche_tolerance))
         mk.last_ts = ts
         kind = ev.kind
         if kind == "book.delta":

@@ -33,7 +33,7 @@ class Chain:
 
     __slots__ = ("actor", "side", "price", "size", "start_ts", "executed", "executions",
                  "refills", "refill_sizes", "filled_ts", "last_ts", "live", "fired", "best",
-                 "best_closeness")
+                 "best_closeness", "two_sided")
 
     def __init__(self, actor: str, side: str, price: float, size: float, start_ts: int,
                  executed: float, executions: int, filled_ts: int) -> None:
@@ -54,6 +54,9 @@ class Chain:
         # the closest miss so far (the judged numbers) and its closeness
         self.best: tuple[float, ...] | None = None
         self.best_closeness = 0.0
+        # the actor placed on the other side while the chain lived: a market
+        # maker's requotes, held to the strict size tolerance
+        self.two_sided = False
 
 
 class TrancheChains:
@@ -61,7 +64,10 @@ class TrancheChains:
 
     ``refill_ns``: longest time from a tranche's last fill to the next
     tranche's placement. ``tolerance``: how far (as a share of the first
-    tranche) a later tranche's size may differ.
+    tranche) a later tranche's size may differ; ``loose_tolerance`` (at least
+    ``tolerance``): the same for an actor that quoted only the chain's side
+    meanwhile, since iceberg orders may randomize their peaks and a market
+    maker re-posting varied sizes after fills quotes the other side too.
 
     Per placement this keeps only the order's size and time (a placement is the
     most common order event, and most orders are only ever cancelled); the
@@ -69,11 +75,13 @@ class TrancheChains:
     market, its latest: an iceberg works one price at a time.
     """
 
-    __slots__ = ("refill_ns", "tolerance", "orders", "partial", "chains")
+    __slots__ = ("refill_ns", "tolerance", "loose_tolerance", "orders", "partial", "chains")
 
-    def __init__(self, refill_ns: int, tolerance: float) -> None:
+    def __init__(self, refill_ns: int, tolerance: float,
+                 loose_tolerance: float | None = None) -> None:
         self.refill_ns = refill_ns
         self.tolerance = tolerance
+        self.loose_tolerance = max(tolerance, loose_tolerance or 0.0)
         self.orders: dict[str, tuple[float, int]] = {}  # order id -> (size, placed ts)
         # (volume filled, fills) of orders partly filled, by order id
         self.partial: dict[str, tuple[float, int]] = {}
@@ -88,10 +96,13 @@ class TrancheChains:
         chains = self.chains
         if chains:
             chain = chains.get(actor)
-            if chain is not None and chain.price == ev.price and chain.side == ev.side:
+            if chain is not None and chain.side != ev.side:
+                chain.two_sided = True
+            elif chain is not None and chain.price == ev.price:
                 filled_ts = chain.filled_ts
+                tolerance = self.tolerance if chain.two_sided else self.loose_tolerance
                 if (filled_ts >= 0 and ev.ts - filled_ts <= self.refill_ns
-                        and abs(size - chain.size) <= self.tolerance * chain.size):
+                        and abs(size - chain.size) <= tolerance * chain.size):
                     chain.refills += 1
                     if len(chain.refill_sizes) < 50:
                         chain.refill_sizes.append(size)
