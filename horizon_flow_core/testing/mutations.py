@@ -147,14 +147,14 @@ def load_frames(paths: Iterable[str | Path]) -> list[Any]:
     return frames
 
 
-def recorded_frames(*directories: Path, exclude: Iterable[str] = ()) -> list[Any]:
+def recorded_frames(*directories: Path | None, exclude: Iterable[str] = ()) -> list[Any]:
     """The frames of every ``.json``/``.jsonl`` file in ``directories`` (those that
-    exist), each file name once (the first directory that has it wins), in name
+    exist; None is none), each file name once (the first directory that has it wins), in name
     order; ``exclude``: file names that are not frames. Empty when there are none."""
     skip = set(exclude)
     by_name: dict[str, Path] = {}
     for d in directories:
-        if not d.is_dir():
+        if d is None or not d.is_dir():
             continue
         for p in sorted(d.iterdir()):
             if p.suffix in (".json", ".jsonl") and p.name not in skip:

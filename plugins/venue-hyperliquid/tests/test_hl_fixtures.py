@@ -13,25 +13,20 @@ from decimal import Decimal
 from pathlib import Path
 
 import orjson
-import pytest
 from horizon_flow_venue_hyperliquid import HyperliquidConfig, HyperliquidNormalizer
 from horizon_flow_venue_hyperliquid.info import perp_coins
 
 from horizon_flow_core.events import event_from_dict, event_to_dict
+from horizon_flow_core.testing import shared_fixture, shared_fixtures_dir
 from horizon_flow_core.testing.conformance import check_venue
 
 DATA = Path(__file__).resolve().parent / "data"
-# /work/main/plugins/venue-hyperliquid/tests/x.py -> parents[4] is /work, beside the repo
-SHARED = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "hyperliquid"
+SHARED = shared_fixtures_dir("hyperliquid", __file__)  # None when absent
 MS = 1_000_000
 
 
 def shared(name: str) -> Path:
-    path = SHARED / name
-    if not path.exists():
-        pytest.skip(f"{name} is LGPL or unlicensed and stays in the shared fixtures folder, "
-                    f"which is absent ({SHARED})")
-    return path
+    return shared_fixture("hyperliquid", name, __file__)  # skips when absent
 
 
 def normalize_file(path: Path) -> list:
@@ -288,7 +283,7 @@ def test_s3_archive_l2book_lines() -> None:
 
 def test_all_fixtures_pass_the_venue_conformance_check() -> None:
     frames = [p.read_bytes() for p in sorted(DATA.glob("info_*.json"))]
-    if SHARED.exists():
+    if SHARED is not None:
         for p in sorted(SHARED.glob("*")):
             if p.suffix == ".jsonl":
                 frames += p.read_bytes().splitlines()

@@ -20,10 +20,11 @@ from horizon_flow_venue_hyperliquid import HyperliquidNormalizer
 from horizon_flow_core.errors import FrameError
 from horizon_flow_core.events import MarketEvent, event_from_dict, event_to_dict
 from horizon_flow_core.feeds.writer import write_events
+from horizon_flow_core.testing import shared_fixture, shared_fixtures_dir
 
 DATA = Path(__file__).resolve().parent / "data"
 # /work/main/plugins/venue-hyperliquid/tests/x.py -> parents[4] is /work, beside the repo
-SHARED = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "hyperliquid"
+SHARED = shared_fixtures_dir("hyperliquid", __file__)  # None when absent
 NODE_TRADES = "node_trades_2025-06-24_from_order_book_server_test.jsonl"
 
 TS_MAX = 7_258_118_400 * 10**9  # 2200-01-01, the latest time accepted
@@ -47,11 +48,7 @@ def nested(depth: int) -> Any:
 
 
 def shared(name: str) -> Path:
-    path = SHARED / name
-    if not path.exists():
-        pytest.skip(f"{name} is LGPL or unlicensed and stays in the shared fixtures folder, "
-                    f"which is absent ({SHARED})")
-    return path
+    return shared_fixture("hyperliquid", name, __file__)  # skips when absent
 
 
 def node_trade() -> dict[str, Any]:
@@ -283,7 +280,7 @@ def test_times_at_the_bounds() -> None:
 
 def _fixture_files() -> list[Path]:
     files = sorted(DATA.glob("*.json"))
-    if SHARED.is_dir():
+    if SHARED is not None:
         files += sorted(p for p in SHARED.iterdir() if p.suffix in (".json", ".jsonl"))
     return files
 

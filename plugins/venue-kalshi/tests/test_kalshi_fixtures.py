@@ -9,10 +9,11 @@ import pytest
 from horizon_flow_venue_kalshi import KalshiConfig, KalshiNormalizer
 
 from horizon_flow_core.events import event_from_dict
+from horizon_flow_core.testing import shared_fixture
 
 # plugins/venue-kalshi/tests/this.py -> parents[4] is the folder holding the repo and shared/
-SHARED = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "kalshi"
-DOC = SHARED / "DOC_EXAMPLES_asyncapi_ws_v2.jsonl"
+#: Kalshi's AsyncAPI examples (not redistributed: the shared fixtures folder)
+DOC = "DOC_EXAMPLES_asyncapi_ws_v2.jsonl"
 SSMD = Path(__file__).parent / "data" / "ssmd_ws_trade_2026-02-12.jsonl"
 RECV = 1_800_000_000_000_000_000
 
@@ -30,9 +31,8 @@ def _roundtrip(events):
 
 @pytest.fixture
 def doc_lines() -> list[bytes]:
-    if not DOC.exists():
-        pytest.skip(f"{DOC} is absent (Kalshi AsyncAPI examples are not redistributed)")
-    return _lines(DOC)
+    doc = shared_fixture("kalshi", DOC, __file__)  # skips when absent
+    return _lines(doc)
 
 
 def test_doc_examples_every_line(doc_lines: list[bytes]) -> None:

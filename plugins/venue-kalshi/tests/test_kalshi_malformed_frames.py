@@ -19,10 +19,11 @@ from horizon_flow_venue_kalshi import KalshiNormalizer, units
 from horizon_flow_core.errors import FrameError
 from horizon_flow_core.events import MarketEvent, event_from_dict, event_to_dict
 from horizon_flow_core.feeds.writer import write_events
+from horizon_flow_core.testing import shared_fixture, shared_fixtures_dir
 
 # plugins/venue-kalshi/tests/this.py -> parents[4] is the folder holding the repo and shared/
-SHARED = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "kalshi"
-DOC = SHARED / "DOC_EXAMPLES_asyncapi_ws_v2.jsonl"
+#: Kalshi's AsyncAPI examples (not redistributed: the shared fixtures folder)
+DOC = "DOC_EXAMPLES_asyncapi_ws_v2.jsonl"
 SSMD = Path(__file__).parent / "data" / "ssmd_ws_trade_2026-02-12.jsonl"
 
 M = "KXTEST-26JAN01-T50"
@@ -101,9 +102,8 @@ def valid(events: list[MarketEvent], tmp_path: Path | None = None) -> list[Marke
 
 
 def _doc_lines() -> list[bytes]:
-    if not DOC.exists():
-        pytest.skip(f"{DOC} is absent (Kalshi AsyncAPI examples are not redistributed)")
-    return [line for line in DOC.read_bytes().splitlines() if line.strip()]
+    doc = shared_fixture("kalshi", DOC, __file__)  # skips when absent
+    return [line for line in doc.read_bytes().splitlines() if line.strip()]
 
 
 # ---------------------------------------------------------------------------- rejects
@@ -371,7 +371,8 @@ def _fixture_events(lines: list[bytes], recv_ts: int | None) -> list[MarketEvent
 @pytest.mark.parametrize("recv_ts", [None, T0])
 def test_fixture_events_round_trip_and_are_written(recv_ts: int | None, tmp_path: Path) -> None:
     lines = [line for line in SSMD.read_bytes().splitlines() if line.strip()]
-    if DOC.exists():
+    folder = shared_fixtures_dir("kalshi", __file__)
+    if folder is not None and (folder / DOC).exists():
         lines = _doc_lines() + lines
     events = valid(_fixture_events(lines, recv_ts), tmp_path)
     assert sum(ev.kind == "trade.tape" for ev in events) >= 20

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from horizon_flow_venue_kalshi import KalshiNormalizer as Normalizer
 
-from horizon_flow_core.testing import assert_venue_robust, recorded_frames
+from horizon_flow_core.testing import assert_venue_robust, recorded_frames, shared_fixtures_dir
 
 HERE = Path(__file__).resolve()
-SHARED = HERE.parents[4] / "shared" / "fixtures" / "kalshi"
+SHARED = shared_fixtures_dir("kalshi", HERE)
 
 
 def test_mutated_recorded_frames_are_rejected_by_field_or_give_valid_events() -> None:

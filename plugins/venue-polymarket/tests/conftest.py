@@ -7,25 +7,18 @@ it is absent. MIT/public-chain samples are copied into ``tests/data``.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import orjson
 import pytest
 
+from horizon_flow_core.testing import shared_fixtures_dir
+
 HERE = Path(__file__).resolve().parent
 
 
 def _shared_dir() -> Path | None:
-    env = os.environ.get("HORIZON_FLOW_FIXTURES")
-    if env:
-        p = Path(env) / "polymarket"
-        return p if p.is_dir() else None
-    for parent in HERE.parents:
-        p = parent / "shared" / "fixtures" / "polymarket"
-        if p.is_dir():
-            return p
-    return None
+    return shared_fixtures_dir("polymarket", __file__)
 
 
 @pytest.fixture(scope="session")

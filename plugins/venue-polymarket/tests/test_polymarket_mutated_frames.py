@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from horizon_flow_venue_polymarket.normalizer import PolymarketNormalizer as Normalizer
 
-from horizon_flow_core.testing import assert_venue_robust, recorded_frames
+from horizon_flow_core.testing import assert_venue_robust, recorded_frames, shared_fixtures_dir
 
 HERE = Path(__file__).resolve()
-SHARED = HERE.parents[4] / "shared" / "fixtures" / "polymarket"
+SHARED = shared_fixtures_dir("polymarket", HERE)
 #: recorded files that are not frames: an ABI and a decoder's test vectors
 NOT_FRAMES = ("ctf_exchange_v1_events_abi.json", "nautilus_chain_order_filled_taker_fees.json")
 
