@@ -139,12 +139,7 @@ class _Side:
             self.total = self.sumsq = 0.0
 
     def cv(self) -> float:
-        n = len(self.children)
-        if n < 2:
-            return 0.0
-        mean = self.total / n
-        var = max(self.sumsq / n - mean * mean, 0.0)
-        return math.sqrt(var) / mean if mean > 0 else 0.0
+        return _cv(len(self.children), self.total, self.sumsq)
 
 
 @attrs.define(slots=True)
@@ -243,7 +238,7 @@ class SplitOrderDetector(DetectorBase):
             total = sum(sizes)
             if total < cfg.min_similar_share * side.total:
                 return self._near_miss(ev, side, verdict, n, cv)
-            core_cv = _cv(sizes, total)
+            core_cv = _cv(len(sizes), total, sum(x * x for x in sizes))
             prices: dict[float, int] = {}
             for c in core:
                 p = side.price[c]
@@ -350,11 +345,11 @@ class SplitOrderDetector(DetectorBase):
             del self._traders[key]
 
 
-def _cv(sizes: list[float], total: float) -> float:
-    """Coefficient of variation of ``sizes`` (population), 0 for fewer than two."""
-    n = len(sizes)
+def _cv(n: int, total: float, sumsq: float) -> float:
+    """Coefficient of variation (population) of ``n`` sizes summing to ``total``, their
+    squares to ``sumsq``; 0 for fewer than two."""
     if n < 2 or total <= 0:
         return 0.0
     mean = total / n
-    var = max(sum(x * x for x in sizes) / n - mean * mean, 0.0)
+    var = max(sumsq / n - mean * mean, 0.0)
     return math.sqrt(var) / mean
